@@ -1,0 +1,361 @@
+"""Speed benchmark: scalefit's Chinchilla fit against two scipy references.
+
+Problem (docs: laws.md section 1, solvers.md): Chinchilla Approach 3 on Epoch AI's points
+(245 rows, the 5 highest losses dropped -> 240), solved in (a, b, e, alpha, beta):
+
+    f = sum_i Huber_delta( LSE(a - alpha log N_i, b - beta log D_i, e) - log L_i ),  delta = 1e-3
+
+(the SUM of the Huber terms, never the mean), A = e^a, B = e^b, E = e^e.
+
+Methods, all timed in this one process:
+
+* scalefit            ``scalefit.fit(df, law="chinchilla")``: first call with a fresh (cold) JAX
+                      persistent compilation cache, then the best of 3 further calls.
+* Epoch recipe        scipy L-BFGS-B, default options, no ``jac`` (numeric 2-point gradient), from
+                      each of Hoffmann's 4,500 grid starts; keep the best.
+* analytic            the same with an analytic numpy gradient (``jac=True``), default options.
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/fit_speed.py                   # everything (~2 min on 2 cores)
+    .venv/bin/python benchmarks/fit_speed.py --references-only # skip scalefit
+    .venv/bin/python benchmarks/fit_speed.py --scalefit-only   # skip the slow references
+    .venv/bin/python benchmarks/fit_speed.py --starts 100      # references on the first 100 starts
+
+The last line is ``ratio: <Epoch-recipe wall s / scalefit compiled wall s> (analytic: ...)``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Single-threaded BLAS before numpy is imported: multi-threaded OpenBLAS on small problems is 20-90x
+# slower on the 2-core machines this was measured on (solvers.md).
+for _var in (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import atexit  # noqa: E402
+import itertools  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# A fresh, empty persistent compilation cache, so scalefit's first call pays its compile cost.
+# Set before jax can be imported (by us or by scalefit).
+_JAX_CACHE_DIR = tempfile.mkdtemp(prefix="scalefit-bench-jax-cache-")
+atexit.register(shutil.rmtree, _JAX_CACHE_DIR, ignore_errors=True)
+os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE_DIR
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DELTA = 1e-3
+N_GRID = 4500
+EPOCH_CSV = Path(
+    "epoch-research/analyzing-chinchilla/92258837425e1b5f2851d624287f0120583a3d0e/"
+    "data/svg_extracted_data.csv"
+)
+NEAR_REL = 1e-6  # a start "reaches" a method's best if within this relative objective gap
+BETTER_TOL = 1e-12  # scalefit objective must be <= reference best + this
+
+
+# --------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------
+def data_dir() -> Path:
+    env = os.environ.get("SCALEFIT_DATA_DIR")
+    return Path(env) if env else REPO.parent / "shared" / "datasets"
+
+
+def read_epoch_points() -> pd.DataFrame:
+    """Epoch's 245 points read off the Chinchilla figure, the 5 highest losses dropped (240 rows).
+
+    Read directly (not through scalefit) so the references are independent of the package.
+    """
+    raw = pd.read_csv(data_dir() / EPOCH_CSV)
+    if len(raw) != 245:
+        raise SystemExit(f"expected 245 rows in {EPOCH_CSV}, got {len(raw)}")
+    kept = raw.drop(index=raw["loss"].nlargest(5).index)
+    n = kept["Model Size"].to_numpy(np.float64)
+    c = kept["Training FLOP"].to_numpy(np.float64)
+    out = pd.DataFrame({"N": n, "C": c, "D": c / (6.0 * n), "loss": kept["loss"].to_numpy(np.float64)})
+    assert len(out) == 240
+    return out.reset_index(drop=True)
+
+
+def hoffmann_grid() -> np.ndarray:
+    """Hoffmann's 4,500 starts as rows (a, b, e, alpha, beta); a varies slowest, beta fastest."""
+    alphas = betas = np.arange(0.0, 2.01, 0.5)  # 0, 0.5, ..., 2
+    es = np.arange(-1.0, 1.01, 0.5)  # -1, -0.5, ..., 1
+    abs_ = bs = np.arange(0.0, 25.01, 5.0)  # 0, 5, ..., 25
+    grid = np.array(list(itertools.product(abs_, bs, es, alphas, betas)), dtype=np.float64)
+    assert grid.shape == (N_GRID, 5)
+    return grid
+
+
+# --------------------------------------------------------------------------------------------
+# numpy objective (the references)
+# --------------------------------------------------------------------------------------------
+class Objective:
+    """Sum-Huber objective on log residuals, vectorised over the points; x = (a, b, e, alpha, beta)."""
+
+    def __init__(self, df: pd.DataFrame, delta: float = DELTA):
+        self.log_n = np.log(df["N"].to_numpy(np.float64))
+        self.log_d = np.log(df["D"].to_numpy(np.float64))
+        self.log_l = np.log(df["loss"].to_numpy(np.float64))
+        self.delta = float(delta)
+
+    def _huber(self, r: np.ndarray) -> float:
+        d = self.delta
+        ar = np.abs(r)
+        return float(np.sum(np.where(ar <= d, 0.5 * r * r, d * (ar - 0.5 * d))))
+
+    def value(self, x: np.ndarray) -> float:
+        a, b, e, alpha, beta = x
+        t1 = a - alpha * self.log_n
+        t2 = b - beta * self.log_d
+        m = np.maximum(np.maximum(t1, t2), e)  # stable LSE: subtract the max
+        lse = m + np.log(np.exp(t1 - m) + np.exp(t2 - m) + np.exp(e - m))
+        return self._huber(lse - self.log_l)
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b, e, alpha, beta = x
+        t1 = a - alpha * self.log_n
+        t2 = b - beta * self.log_d
+        m = np.maximum(np.maximum(t1, t2), e)
+        u1 = np.exp(t1 - m)
+        u2 = np.exp(t2 - m)
+        u3 = np.exp(e - m)
+        s = u1 + u2 + u3
+        r = m + np.log(s) - self.log_l
+        f = self._huber(r)
+        psi = np.clip(r, -self.delta, self.delta) / s  # Huber'(r) times the softmax denominator
+        g1 = psi * u1  # d f_i / d t1_i
+        g2 = psi * u2
+        grad = np.array(
+            [
+                g1.sum(),
+                g2.sum(),
+                (psi * u3).sum(),
+                -(g1 @ self.log_n),
+                -(g2 @ self.log_d),
+            ]
+        )
+        return f, grad
+
+
+def check_gradient(obj: Objective) -> float:
+    """Analytic gradient against central finite differences at a few points; returns worst rel err."""
+    points = [
+        np.array([10.0, 10.0, 0.5, 0.5, 0.5]),  # a grid start, residuals in Huber's linear branch
+        np.array([6.0, 7.5, 0.6, 0.30, 0.40]),  # near (not at) the optimum, some quadratic residuals
+        np.array([20.0, 5.0, -1.0, 1.5, 0.0]),  # another grid start
+    ]
+    worst = 0.0
+    for x in points:
+        f, g = obj.value_and_grad(x)
+        f_only = obj.value(x)
+        assert abs(f - f_only) <= 1e-14 * max(1.0, abs(f)), (f, f_only)
+        fd = np.empty(5)
+        for k in range(5):
+            h = 1e-6 * max(1.0, abs(x[k]))
+            xp, xm = x.copy(), x.copy()
+            xp[k] += h
+            xm[k] -= h
+            fd[k] = (obj.value(xp) - obj.value(xm)) / (2 * h)
+        rel = float(np.linalg.norm(g - fd) / max(np.linalg.norm(fd), 1e-300))
+        worst = max(worst, rel)
+        assert rel < 1e-5, f"analytic gradient check failed at {x}: rel err {rel:.2e}\n{g}\n{fd}"
+    return worst
+
+
+# --------------------------------------------------------------------------------------------
+# reference runs
+# --------------------------------------------------------------------------------------------
+@dataclass
+class RefResult:
+    name: str
+    wall: float
+    cpu: float
+    fun: np.ndarray  # objective reached from each start (inf where not finite)
+    x: np.ndarray  # end point from each start
+    nfev: np.ndarray
+    nit: np.ndarray
+    success: np.ndarray
+    start: np.ndarray  # the starts, rows (a, b, e, alpha, beta)
+
+    @property
+    def best(self) -> int:
+        return int(np.argmin(self.fun))
+
+    @property
+    def best_fun(self) -> float:
+        return float(self.fun[self.best])
+
+    @property
+    def best_x(self) -> np.ndarray:
+        return self.x[self.best]
+
+    def n_near_best(self, rel: float = NEAR_REL) -> int:
+        return int(np.sum(self.fun - self.best_fun <= rel * abs(self.best_fun)))
+
+
+def run_reference(name: str, obj: Objective, starts: np.ndarray, analytic: bool) -> RefResult:
+    k = len(starts)
+    fun = np.full(k, np.inf)
+    xs = np.full((k, 5), np.nan)
+    nfev = np.zeros(k, dtype=np.int64)
+    nit = np.zeros(k, dtype=np.int64)
+    success = np.zeros(k, dtype=bool)
+    fn, jac = (obj.value_and_grad, True) if analytic else (obj.value, None)
+    w0, c0 = time.perf_counter(), time.process_time()
+    with np.errstate(all="ignore"):  # far-off iterates may overflow; they lose the comparison anyway
+        for i, x0 in enumerate(starts):
+            res = minimize(fn, x0, jac=jac, method="L-BFGS-B")
+            if np.isfinite(res.fun):
+                fun[i] = res.fun
+            xs[i] = res.x
+            nfev[i], nit[i], success[i] = res.nfev, res.nit, res.success
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return RefResult(name, wall, cpu, fun, xs, nfev, nit, success, starts)
+
+
+# --------------------------------------------------------------------------------------------
+# printing
+# --------------------------------------------------------------------------------------------
+def fmt_params(A: float, B: float, E: float, alpha: float, beta: float) -> str:
+    return f"A={A:.6g}  B={B:.6g}  E={E:.6g}  alpha={alpha:.6g}  beta={beta:.6g}"
+
+
+def fmt_x(x: np.ndarray) -> str:
+    a, b, e, alpha, beta = x
+    return fmt_params(np.exp(a), np.exp(b), np.exp(e), alpha, beta)
+
+
+def report_reference(r: RefResult, n_starts: int) -> None:
+    print(f"\n== {r.name}: scipy L-BFGS-B, default options, "
+          f"{'analytic numpy gradient (jac=True)' if r.name == 'analytic' else 'numeric 2-point gradient (no jac)'}, "
+          f"{n_starts} starts")
+    print(f"wall: {r.wall:.2f} s   cpu: {r.cpu:.2f} s")
+    print(f"objective: {r.best_fun:.10e}")
+    print(f"params: {fmt_x(r.best_x)}")
+    print(f"found from start #{r.best} (a, b, e, alpha, beta) = {tuple(float(v) for v in r.start[r.best])}")
+    print(
+        f"starts within {NEAR_REL:g} rel of best: {r.n_near_best()}/{n_starts}   "
+        f"success flags: {int(r.success.sum())}/{n_starts}   "
+        f"non-finite ends: {int(np.sum(~np.isfinite(r.fun)))}   "
+        f"nfev total: {int(r.nfev.sum())}   median nit: {float(np.median(r.nit)):.0f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--references-only", action="store_true", help="skip scalefit (run only the scipy references)")
+    g.add_argument("--scalefit-only", action="store_true", help="skip the slow scipy references")
+    p.add_argument("--starts", type=int, default=N_GRID,
+                   help=f"use only the first N of Hoffmann's {N_GRID} grid starts for the references (default all)")
+    args = p.parse_args(argv)
+    if not 1 <= args.starts <= N_GRID:
+        p.error(f"--starts must be in 1..{N_GRID}")
+
+    print(f"python {platform.python_version()}  numpy {np.__version__}  scipy {scipy.__version__}  "
+          f"pandas {pd.__version__}  cpus {os.cpu_count()}  OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+    df_ref = read_epoch_points()
+    obj = Objective(df_ref)
+
+    # ---------------------------------------------------------------- scalefit
+    sf_obj = sf_wall_first = sf_wall_best = None
+    if not args.references_only:
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", _JAX_CACHE_DIR)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+        sys.path.insert(0, str(REPO))  # benchmark the checkout's scalefit
+        w0 = time.perf_counter()
+        try:
+            import scalefit
+
+            t_import = time.perf_counter() - w0
+            df = scalefit.data.read_chinchilla(epoch_filter=True)
+        except (ImportError, AttributeError):
+            print("scalefit.data.read_chinchilla is not available in this checkout; "
+                  "run with --references-only to time the references alone", file=sys.stderr)
+            raise
+        if len(df) != 240:
+            raise SystemExit(f"scalefit.data.read_chinchilla(epoch_filter=True) gave {len(df)} rows, expected 240")
+
+        print(f"\n== scalefit {getattr(scalefit, '__version__', '?')} (jax {jax.__version__}, "
+              f"backend {jax.default_backend()}): scalefit.fit(df, law='chinchilla')")
+        print(f"import: {t_import:.2f} s   JAX cache: {_JAX_CACHE_DIR} (fresh)")
+        w0, c0 = time.perf_counter(), time.process_time()
+        fit = scalefit.fit(df, law="chinchilla")
+        sf_wall_first, sf_cpu_first = time.perf_counter() - w0, time.process_time() - c0
+        runs = []
+        for _ in range(3):
+            w0, c0 = time.perf_counter(), time.process_time()
+            fit = scalefit.fit(df, law="chinchilla")
+            runs.append((time.perf_counter() - w0, time.process_time() - c0))
+        sf_wall_best, sf_cpu_best = min(runs)
+        n_cached = sum(len(files) for _, _, files in os.walk(_JAX_CACHE_DIR))
+        print(f"first call (cold compile cache): wall {sf_wall_first:.3f} s   cpu {sf_cpu_first:.3f} s   "
+              f"(cache files written: {n_cached})")
+        print(f"compiled, best of 3: wall {sf_wall_best:.4f} s   cpu {sf_cpu_best:.4f} s   "
+              f"(all walls: {', '.join(f'{w:.4f}' for w, _ in runs)})")
+        sf_obj = float(fit.objective)
+        prm = fit.params
+        print(f"objective: {sf_obj:.10e}")
+        print(f"params: {fmt_params(prm['A'], prm['B'], prm['E'], prm['alpha'], prm['beta'])}")
+        print(f"convergence: stop={fit.convergence.stop}   grad_norm={float(fit.convergence.grad_norm):.3e}")
+        x_sf = np.array([np.log(prm["A"]), np.log(prm["B"]), np.log(prm["E"]), prm["alpha"], prm["beta"]], float)
+        f_np, g_np = obj.value_and_grad(x_sf)
+        print(f"numpy objective at scalefit's params: {f_np:.10e} (diff {sf_obj - f_np:+.3e})   "
+              f"numpy max|grad| there: {np.max(np.abs(g_np)):.3e}")
+
+    # ---------------------------------------------------------------- references
+    refs: list[RefResult] = []
+    if not args.scalefit_only:
+        worst = check_gradient(obj)
+        print(f"\nanalytic gradient vs central differences: worst rel err {worst:.1e} (< 1e-5 required)")
+        starts = hoffmann_grid()[: args.starts]
+        for name, analytic in (("Epoch recipe", False), ("analytic", True)):
+            r = run_reference(name, obj, starts, analytic)
+            refs.append(r)
+            report_reference(r, len(starts))
+
+    # ---------------------------------------------------------------- comparison
+    print(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if sf_obj is not None and refs:
+        print("\n== scalefit objective minus reference best (<= %g means equal or lower)" % BETTER_TOL)
+        for r in refs:
+            d = sf_obj - r.best_fun
+            print(f"{r.name}: {d:+.3e}  {'ok' if d <= BETTER_TOL else 'HIGHER'}")
+        if args.starts != N_GRID:
+            print(f"note: references ran {args.starts} of {N_GRID} starts; the ratio is not the benchmark figure")
+        epoch, analytic = refs
+        print(f"ratio: {epoch.wall / sf_wall_best:.0f} (analytic: {analytic.wall / sf_wall_best:.0f})")
+    else:
+        print(f"ratio: n/a ({'--references-only' if args.references_only else '--scalefit-only'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""What the core returns: why each start stopped, and the best start's convergence record."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class Stop(enum.IntEnum):
+    """Why a start stopped; integer-valued so a vmapped solver returns one per start."""
+
+    CONVERGED = 0
+    MAX_STEPS = 1
+    NONFINITE = 2
+    STALLED = 3
+
+    @property
+    def message(self) -> str:
+        return {
+            Stop.CONVERGED: "gradient and last step below tolerance",
+            Stop.MAX_STEPS: "ran out of steps; raise max_steps, or widen the start grid",
+            Stop.NONFINITE: "objective became NaN or inf; look for zero or negative inputs",
+            Stop.STALLED: "no step lowered the objective, yet the gradient is not small",
+        }[self]
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """How the fit ended.
+
+    Attributes:
+        stop: why the best start stopped.
+        n_steps: solver steps the best start took.
+        grad_norm: max |gradient| of the true objective at the optimum, on the search scale
+            (log scale for log parameters), components held at a bound excluded.
+        grad_tol: the tolerance grad_norm was held to (gtol * objective + a round-off floor).
+        step_norm: max |step| the solver would still take from the optimum, on the search scale.
+        n_starts: start points screened (objective evaluated).
+        n_solved: starts solved to the end, the best of the screen.
+        n_best_basin: solved starts that ended within basin_rtol of the best objective.
+        stops: how every solved start ended.
+        at_bound: free parameters sitting on a bound.
+    """
+
+    stop: Stop
+    n_steps: int
+    grad_norm: float
+    grad_tol: float
+    step_norm: float
+    n_starts: int
+    n_solved: int
+    n_best_basin: int
+    stops: dict[Stop, int] = field(default_factory=dict)
+    at_bound: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the best start converged."""
+        return self.stop is Stop.CONVERGED
+
+    def to_dict(self) -> dict:
+        return {
+            "stop": self.stop.name, "n_steps": self.n_steps, "grad_norm": self.grad_norm,
+            "grad_tol": self.grad_tol, "step_norm": self.step_norm, "n_starts": self.n_starts,
+            "n_solved": self.n_solved, "n_best_basin": self.n_best_basin,
+            "stops": {s.name: n for s, n in self.stops.items()}, "at_bound": list(self.at_bound),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Convergence:
+        return cls(
+            stop=Stop[d["stop"]], n_steps=int(d["n_steps"]), grad_norm=float(d["grad_norm"]),
+            grad_tol=float(d["grad_tol"]), step_norm=float(d["step_norm"]),
+            n_starts=int(d["n_starts"]), n_solved=int(d["n_solved"]),
+            n_best_basin=int(d["n_best_basin"]),
+            stops={Stop[k]: int(v) for k, v in d["stops"].items()}, at_bound=tuple(d["at_bound"]),
+        )
+
+
+@dataclass(frozen=True)
+class CoreResult:
+    """The engine's answer: plain numbers and arrays, no law-specific logic.
+
+    Attributes:
+        params: every parameter (free, fixed, tied) on its natural scale.
+        objective: the summed objective at the optimum.
+        convergence: the convergence record.
+        residuals: log(predicted) - log(observed), per point.
+        free: names of the free parameters, in search order.
+        objectives: final objective of every solved start, best first.
+    """
+
+    params: dict[str, float]
+    objective: float
+    convergence: Convergence
+    residuals: np.ndarray
+    free: tuple[str, ...]
+    objectives: np.ndarray

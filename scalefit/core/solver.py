@@ -1,0 +1,129 @@
+"""One start's solve: Levenberg-Marquardt on IRLS curvature, exact-Newton polish, box bounds.
+
+Far from the optimum the Gauss-Newton / IRLS model (curvature psi(r)/r per point) walks to the
+good basin from nearly every start; near it, exact-Hessian Newton steps finish quadratically.
+Each iteration builds several candidate steps from one Jacobian and Hessian (LM steps at three
+dampings, and the exact Newton step where the Hessian is positive definite and the gradient is
+small enough), evaluates the objective at each and keeps the lowest: objective evaluations are
+cheap next to derivatives, so rejected steps no longer cost an iteration.
+
+A start stops when the projected gradient is below tolerance and the next step is negligible
+(CONVERGED), when no damping lowers the objective (STALLED; CONVERGED if the gradient is
+already small), when the objective is not finite at the start (NONFINITE), or after max_steps.
+The gradient tolerance is ``gtol * |f| + gatol`` plus the round-off floor of float64 at u,
+16 eps * max_i sum_j |H_ij| (1 + |u_j|): below that the gradient is noise.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .result import Stop
+
+LAMBDA_MIN, LAMBDA_MAX = 1e-15, 1e15
+DAMPING = (0.1, 1.0, 10.0)          # LM candidates per iteration, relative to the current lambda
+EPS = jnp.finfo(jnp.float64).eps
+
+
+class Settings(NamedTuple):
+    """Solver tolerances, passed as traced scalars so changing them never recompiles."""
+
+    gtol: jnp.ndarray        # relative gradient tolerance (times the objective)
+    gatol: jnp.ndarray       # absolute gradient floor
+    xtol: jnp.ndarray        # relative step tolerance
+    polish: jnp.ndarray      # allow exact-Newton steps once max|g| <= polish * |f|
+    max_steps: jnp.ndarray
+
+
+class State(NamedTuple):
+    u: jnp.ndarray
+    lam: jnp.ndarray
+    steps: jnp.ndarray
+    stop: jnp.ndarray        # -1 while running
+    gnorm: jnp.ndarray
+    gtol: jnp.ndarray        # the gradient tolerance in force at u
+    snorm: jnp.ndarray
+
+
+def held(u, g, lo, hi):
+    """Returns which coordinates sit on a bound with the gradient pushing outward."""
+    return ((u <= lo) & (g > 0)) | ((u >= hi) & (g < 0))
+
+
+def _mask(H, g, active):
+    """Freezes active (bound-held) coordinates: zero gradient, identity rows and columns."""
+    keep = ~active
+    H = jnp.where(keep[:, None] & keep[None, :], H, 0.0) + jnp.diag(active.astype(H.dtype))
+    return H, jnp.where(active, 0.0, g)
+
+
+def _solve_spd(H, g):
+    """Returns -H^{-1} g by Cholesky; NaN where H is not positive definite."""
+    L = jnp.linalg.cholesky(H)
+    return -jax.scipy.linalg.cho_solve((L, True), g)
+
+
+def grad_tol(f, He, u, s: Settings):
+    """Returns the gradient tolerance at u: relative, absolute and float64 round-off parts."""
+    roundoff = 16 * EPS * jnp.max(jnp.abs(He) @ (1.0 + jnp.abs(u)))
+    return s.gtol * jnp.abs(f) + s.gatol + roundoff
+
+
+def _candidates(u, lam, f, gp, Hg, He, gnorm, lo, hi, s):
+    """Returns candidate points (k, p), their dampings (k,), and the Newton step."""
+    scale = jnp.maximum(jnp.diag(Hg), 1e-12 * jnp.max(jnp.diag(Hg)) + 1e-300)
+    lams = lam * jnp.asarray(DAMPING)
+    steps = jax.vmap(lambda l: _solve_spd(Hg + l * jnp.diag(scale), gp))(lams)
+    s_nt = _solve_spd(He, gp)
+    polish = (gnorm <= s.polish * jnp.abs(f)) & jnp.all(jnp.isfinite(s_nt))
+    steps = jnp.concatenate([steps, jnp.where(polish, s_nt, jnp.nan)[None]])
+    lams = jnp.concatenate([lams, (lam * DAMPING[0])[None]])
+    return jnp.clip(u + steps, lo, hi), lams, jnp.where(polish, s_nt, steps[1])
+
+
+def solve_one(evaluate, objective, u0, lo, hi, s: Settings):
+    """Solves one start; returns its final State.
+
+    Args:
+        evaluate: u -> (f, g, H_irls, H_exact), the objective's value, gradient and curvatures.
+        objective: u -> f, the summed objective alone (for trial points).
+        u0: start on the search scale, inside [lo, hi].
+        lo, hi: box bounds on the search scale (may be infinite).
+        s: tolerances.
+    """
+
+    def step(state: State) -> State:
+        u = state.u
+        f, g, Hg, He = evaluate(u)
+        active = held(u, g, lo, hi)
+        Hg, gp = _mask(Hg, g, active)
+        He, _ = _mask(He, g, active)
+        gnorm = jnp.max(jnp.abs(gp))
+        tol = grad_tol(f, He, u, s)
+        trial, lams, s_ref = _candidates(u, state.lam, f, gp, Hg, He, gnorm, lo, hi, s)
+        f_trial = jnp.nan_to_num(jax.vmap(objective)(trial), nan=jnp.inf)
+        best = jnp.argmin(f_trial)
+        # At the bottom, f is flat to round-off while g is not yet small: take the Newton
+        # step when its predicted and actual changes of f are both within round-off.
+        noise = 8 * EPS * jnp.abs(f)
+        pred = -(gp @ s_ref + 0.5 * s_ref @ He @ s_ref)
+        flat = (jnp.isfinite(f_trial[-1]) & (f_trial[-1] <= f + noise) & (pred <= noise)
+                & (f_trial[best] >= f - noise))
+        best = jnp.where(flat, len(DAMPING), best)
+        better = (f_trial[best] < f) | flat
+        snorm = jnp.max(jnp.abs(s_ref))
+        small_x = snorm <= s.xtol * (1.0 + jnp.max(jnp.abs(u)))
+        lam = jnp.where(better, jnp.maximum(lams[best], LAMBDA_MIN), state.lam * 100.0)
+        stop = jnp.select(
+            [~jnp.isfinite(f), (gnorm <= tol) & (small_x | ~better), lam > LAMBDA_MAX,
+             state.steps + 1 >= s.max_steps],
+            [Stop.NONFINITE, Stop.CONVERGED, Stop.STALLED, Stop.MAX_STEPS], -1)
+        u_next = jnp.where(better & (stop != Stop.CONVERGED), trial[best], u)
+        return State(u_next, lam, state.steps + 1, stop, gnorm, tol, snorm)
+
+    inf = jnp.asarray(jnp.inf, u0.dtype)
+    init = State(u0, jnp.asarray(1e-3, u0.dtype), jnp.asarray(0), jnp.asarray(-1), inf, inf, inf)
+    return jax.lax.while_loop(lambda st: st.stop < 0, step, init)

@@ -1,0 +1,47 @@
+"""The laws scalefit knows, by name, and the pieces to write new ones (``Law``, ``Param``)."""
+
+import difflib
+
+from ._spec import Law, Param, exp_steps
+
+__all__ = ["Law", "Param", "exp_steps", "LAW_NAMES", "get_law", "power_law"]
+
+# name -> (module, attribute); modules import jax, so they load on first use.
+_REGISTRY = {
+    "chinchilla": ("chinchilla", "chinchilla"),
+    "kaplan": ("kaplan", "kaplan"),
+    "power_C": ("power", "power_C"),
+    "power_D": ("power", "power_D"),
+    "power_N": ("power", "power_N"),
+}
+LAW_NAMES = tuple(_REGISTRY)
+
+
+def get_law(law: "str | Law") -> Law:
+    """Returns the law called ``law`` (or ``law`` itself if it is a ``Law``).
+
+    Raises:
+        ValueError: unknown name, with the closest known names.
+    """
+    if isinstance(law, Law):
+        return law
+    if not isinstance(law, str) or law not in _REGISTRY:
+        known = ", ".join(LAW_NAMES)
+        close = difflib.get_close_matches(str(law), LAW_NAMES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown law {law!r}.{hint} Known laws: {known}; or pass a "
+                         "scalefit.Law you wrote.")
+    import importlib
+
+    module, attr = _REGISTRY[law]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+
+
+def __getattr__(name: str):
+    if name in _REGISTRY:
+        return get_law(name)
+    if name == "power_law":
+        from .power import power_law
+
+        return power_law
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,153 @@
+"""How a law declares itself: named parameters with transforms, bounds and a start grid.
+
+A law is data plus one pure ``jax.numpy`` function; the fitting core owns transforms,
+bounds, fixing and tying. ``Param`` and ``Law`` check themselves when built and refuse bad
+declarations instead of repairing them.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["Param", "Law", "exp_steps"]
+
+
+def exp_steps(start: float, stop: float, step: float) -> tuple[float, ...]:
+    """Returns e**k for k = start, start + step, ..., stop (inclusive): a log-spaced grid."""
+    n = int(round((stop - start) / step)) + 1
+    return tuple(math.exp(start + i * step) for i in range(n))
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"{kind} name {name!r} must be a Python identifier, e.g. 'alpha'.")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One named parameter of a law, on its natural scale.
+
+    Args:
+        name: the paper's name, e.g. ``"alpha"``.
+        log: search over log(value); the value stays positive (natural for scales like A, B, E).
+        lower, upper: optional bounds on the natural scale; the solver keeps the value inside.
+        grid: start values on the natural scale; the core starts from their Cartesian product.
+    """
+
+    name: str
+    log: bool = False
+    lower: float | None = None
+    upper: float | None = None
+    grid: tuple[float, ...] = (1.0,)
+
+    def __post_init__(self) -> None:
+        _check_name("Parameter", self.name)
+        object.__setattr__(self, "grid", tuple(float(v) for v in self.grid))
+        where = f"Param {self.name!r}"
+        if not self.grid:
+            raise ValueError(f"{where}: grid is empty; give at least one start value.")
+        if not all(math.isfinite(v) for v in self.grid):
+            raise ValueError(f"{where}: grid values must be finite, got {self.grid}.")
+        lo, hi = self.lower, self.upper
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError(f"{where}: lower={lo} must be below upper={hi}.")
+        if self.log and lo is not None and lo <= 0:
+            raise ValueError(f"{where}: a log-scale parameter needs lower > 0, got {lo}.")
+        if self.log and min(self.grid) <= 0:
+            raise ValueError(f"{where}: a log-scale parameter needs a positive grid, got {self.grid}.")
+        outside = [v for v in self.grid if (lo is not None and v < lo) or (hi is not None and v > hi)]
+        if outside:
+            raise ValueError(f"{where}: grid values {outside} lie outside [{lo}, {hi}].")
+
+    def search_bounds(self) -> tuple[float, float]:
+        """Returns the (lower, upper) bounds on the search scale (log scale if ``log``)."""
+        lo = -math.inf if self.lower is None else self.lower
+        hi = math.inf if self.upper is None else self.upper
+        if self.log:
+            lo = -math.inf if lo <= 0 else math.log(lo)
+            hi = math.log(hi) if math.isfinite(hi) else math.inf
+        return lo, hi
+
+
+@dataclass(frozen=True)
+class Law:
+    """A scaling law: inputs, parameters and the predicted loss as a pure ``jnp`` function.
+
+    Give exactly one of ``loss(p, x)`` or ``log_loss(p, x)``, where ``p`` maps parameter names
+    to scalars on their natural scale and ``x`` maps input names to arrays. ``log_loss`` is
+    preferred for sums of power laws (write it as a log-sum-exp); the core fits log residuals.
+
+    Args:
+        name: short name used in the registry, reports and saved fits.
+        inputs: the input columns the law reads, e.g. ``("N", "D")``.
+        params: the parameters, in the order the law is usually written.
+        loss / log_loss: the law itself.
+        reference: where the law comes from.
+        optimal: optional closed form ``(params, C) -> (N, D)`` for compute-optimal allocation
+            under C = 6ND; ``predict`` searches numerically when absent.
+        floor: optional closed form ``(params, N) -> L`` of the loss as D grows without bound;
+            ``predict`` uses it for the tokens-to-target query.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    params: tuple[Param, ...]
+    loss: Callable | None = None
+    log_loss: Callable | None = None
+    reference: str = ""
+    optimal: Callable | None = field(default=None, compare=False)
+    floor: Callable | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Law name must be a non-empty string, got {self.name!r}.")
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "params", tuple(self.params))
+        where = f"Law {self.name!r}"
+        if not self.inputs:
+            raise ValueError(f"{where}: declare at least one input, e.g. inputs=('N', 'D').")
+        for name in self.inputs:
+            _check_name(f"{where}: input", name)
+        if not self.params or not all(isinstance(p, Param) for p in self.params):
+            raise ValueError(f"{where}: params must be a non-empty sequence of Param.")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{where}: parameter names repeat: {names}.")
+        clash = set(names) & set(self.inputs)
+        if clash:
+            raise ValueError(f"{where}: {sorted(clash)} are both inputs and parameters.")
+        if (self.loss is None) == (self.log_loss is None):
+            raise ValueError(f"{where}: give exactly one of loss= or log_loss=.")
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def param(self, name: str) -> Param:
+        """Returns the parameter called ``name``; ValueError naming the known ones otherwise."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise ValueError(f"{self.name} has no parameter {name!r}; its parameters: "
+                         f"{', '.join(self.param_names)}.")
+
+    def log_fn(self) -> Callable:
+        """Returns log L as a function of (params, inputs), whichever form the law gave."""
+        if self.log_loss is not None:
+            return self.log_loss
+        import jax.numpy as jnp
+
+        loss = self.loss
+        return lambda p, x: jnp.log(loss(p, x))
+
+    def loss_fn(self) -> Callable:
+        """Returns L as a function of (params, inputs), whichever form the law gave."""
+        if self.loss is not None:
+            return self.loss
+        import jax.numpy as jnp
+
+        log_loss = self.log_loss
+        return lambda p, x: jnp.exp(log_loss(p, x))

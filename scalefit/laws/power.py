@@ -1,0 +1,38 @@
+"""Power law plus constant in one variable: L(x) = E + A * x**(-alpha), x = C, D or N."""
+
+import jax
+import jax.numpy as jnp
+
+from ._spec import Law, Param, exp_steps
+
+
+def power_law(variable: str, name: str | None = None) -> Law:
+    """Returns the law L = E + A * variable**(-alpha) over the input column ``variable``.
+
+    Args:
+        variable: input column, e.g. ``"C"`` (compute), ``"D"`` (tokens) or ``"N"`` (parameters).
+        name: law name; defaults to ``"power_<variable>"``.
+    """
+
+    def log_loss(p, x):
+        t1 = jnp.log(p["A"]) - p["alpha"] * jnp.log(x[variable])
+        t2 = jnp.log(p["E"]) + jnp.zeros_like(t1)
+        m = jax.lax.stop_gradient(jnp.maximum(t1, t2))
+        return m + jnp.log(jnp.exp(t1 - m) + jnp.exp(t2 - m))
+
+    return Law(
+        name=name or f"power_{variable}",
+        inputs=(variable,),
+        params=(
+            Param("E", log=True, grid=exp_steps(-1, 1, 0.5)),
+            Param("A", log=True, grid=exp_steps(0, 40, 5)),
+            Param("alpha", grid=(0, 0.1, 0.25, 0.5, 1, 2)),
+        ),
+        log_loss=log_loss,
+        reference=f"power law plus constant in {variable} (laws.md section 4)",
+    )
+
+
+power_C = power_law("C")
+power_D = power_law("D")
+power_N = power_law("N")
