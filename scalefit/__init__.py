@@ -1,0 +1,33 @@
+"""scalefit: fit neural scaling laws to logged training runs; predict loss and compute.
+
+    import scalefit
+    runs = scalefit.data.read_chinchilla(epoch_filter=True)
+    fit = scalefit.fit(runs, law="chinchilla")
+    fit.params, fit.convergence, fit.optimal(5.88e23), fit.tokens(2.0, N=7e10)
+
+JAX-backed names load on first use, so ``scalefit --help`` and ``scalefit.data`` never import jax.
+"""
+
+from ._version import __version__
+from .errors import ConvergenceWarning, DataError, FitError
+from .laws._spec import Law, Param, exp_steps
+
+_LAZY = {
+    "fit": ("api", "fit"), "load": ("api", "load"), "Fit": ("api", "Fit"),
+    "Stop": ("core.result", "Stop"), "Convergence": ("core.result", "Convergence"),
+    "Allocation": ("predict", "Allocation"),
+    "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),
+}
+
+__all__ = ["__version__", "ConvergenceWarning", "DataError", "FitError", "Law", "Param",
+           "exp_steps", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'scalefit' has no attribute {name!r}")
+    import importlib
+
+    module, attr = _LAZY[name]
+    mod = importlib.import_module(f"{__name__}.{module}")
+    return mod if attr is None else getattr(mod, attr)

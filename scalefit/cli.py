@@ -1,0 +1,111 @@
+"""The ``scalefit`` command: a thin layer over the public API (no logic of its own).
+
+Exit codes: 0 fitted and converged, 2 bad input (one-line message on stderr), 3 fitted but
+not converged.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Fit neural scaling laws to logged training runs; predict loss and compute.")
+
+BUDGETS = (1e20, 1e21, 1e22, 1e23, 1e24, 1e25)
+
+
+def _pairs(items: list[str], what: str, convert=str) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"--{what} takes NAME=VALUE, got {item!r}.")
+        try:
+            out[key.strip()] = convert(value.strip())
+        except ValueError:
+            raise ValueError(f"--{what} {item!r}: {value!r} is not a number.") from None
+    return out
+
+
+def _fail(err: Exception) -> None:
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def fit(
+    path: Annotated[Path, typer.Argument(help="Runs (CSV or Parquet) with N, D (or C) and loss.")],
+    law: Annotated[str, typer.Option(help="Law name; `scalefit laws` lists them.")] = "chinchilla",
+    column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN, e.g. "
+                                              "N=model_size. Repeatable.")] = [],  # noqa: B006
+    loss: Annotated[str, typer.Option(help="huber or squared.")] = "huber",
+    delta: Annotated[float, typer.Option(help="Huber delta on log residuals.")] = 1e-3,
+    fix: Annotated[list[str], typer.Option(help="Hold a parameter: NAME=VALUE. Repeatable.")] = [],  # noqa: B006
+    tie: Annotated[list[str], typer.Option(help="Tie a parameter: NAME=OTHER. Repeatable.")] = [],  # noqa: B006
+    weight: Annotated[str | None, typer.Option(help="Column of per-point weights.")] = None,
+    drop_invalid: Annotated[bool, typer.Option(help="Drop rows with NaN, inf or non-positive "
+                                               "values (listed) instead of failing.")] = False,
+    budget: Annotated[list[float], typer.Option(help="FLOP budget for the compute-optimal "
+                                                "table. Repeatable.")] = [],  # noqa: B006
+    out: Annotated[Path | None, typer.Option(help="Also write the fit as JSON.")] = None,
+) -> None:
+    """Fit a law to logged runs; print parameters, convergence and compute-optimal sizes."""
+    import scalefit
+    from scalefit._compile_cache import enable_compile_cache
+
+    try:
+        columns, fixed = _pairs(column, "column"), _pairs(fix, "fix", float)
+        tied = _pairs(tie, "tie")
+        enable_compile_cache()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
+            result = scalefit.fit(path, law=law, columns=columns or None, loss=loss, delta=delta,
+                                  fix=fixed or None, tie=tied or None, weight=weight,
+                                  drop_invalid=drop_invalid)
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    typer.echo(result.report())
+    for d in result.dropped:
+        where = f"line {d.line}" if d.line is not None else f"row {d.row}"
+        typer.echo(f"dropped: {where}: {d.reason}")
+    if {"N", "D"} == set(result.law.inputs):
+        try:
+            table = result.optimal(list(budget or BUDGETS)).to_frame()
+        except ValueError as err:
+            typer.echo(f"compute-optimal allocation: {err}")
+        else:
+            typer.echo("compute-optimal allocation (C = 6ND):")
+            typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if out is not None:
+        typer.echo(f"fit written to {result.save(out)}")
+    raise typer.Exit(code=0 if result.convergence.ok else 3)
+
+
+@app.command()
+def laws() -> None:
+    """List the laws scalefit knows: inputs, parameters and source."""
+    from scalefit.laws import LAW_NAMES, get_law
+
+    for name in LAW_NAMES:
+        law = get_law(name)
+        params = ", ".join(p.name for p in law.params)
+        typer.echo(f"{name}: inputs {', '.join(law.inputs)}; parameters {params}\n"
+                   f"    {law.reference}")
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False) -> None:
+    if version:
+        from scalefit._version import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point of the ``scalefit`` command."""
+    app()
