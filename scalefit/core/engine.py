@@ -20,7 +20,7 @@ import numpy as np
 from ..laws._spec import Law
 from .objective import LOSSES, point_terms
 from .result import Convergence, CoreResult, Stop
-from .solver import Settings, grad_tol, held, solve_one
+from .solver import EPS, Settings, grad_tol, held, solve_one
 
 CHUNK = 64          # starts per vmapped while-loop; chunks run one after another
 
@@ -117,8 +117,10 @@ def _compiled(spec: Spec, n_solve: int):
             rho, psi, irls, exact = point_terms(r, delta, spec.loss)
             wpsi = jax.lax.stop_gradient(w * psi)
             second = jax.hessian(lambda v: jnp.dot(wpsi, residuals(v)))(u)
+            # f's round-off: each residual carries an error of about eps * |log y|.
+            noise = 8 * EPS * jnp.sum(jnp.abs(w * psi) * (jnp.abs(logy) + jnp.abs(r) + 1.0))
             return (jnp.sum(w * rho), J.T @ (w * psi), (J * (w * irls)[:, None]).T @ J,
-                    (J * (w * exact)[:, None]).T @ J + second)
+                    (J * (w * exact)[:, None]).T @ J + second, noise)
 
         f0 = jax.vmap(objective)(U)
         f0 = jnp.where(jnp.isfinite(f0), f0, jnp.inf)
@@ -132,12 +134,12 @@ def _compiled(spec: Spec, n_solve: int):
                           jax.lax.map(solve, starts))
 
         def final(u):
-            f, g, _, He = evaluate(u)
+            f, g, _, He, noise = evaluate(u)
             gnorm = jnp.max(jnp.abs(jnp.where(held(u, g, lo, hi), 0.0, g)))
-            return f, gnorm, grad_tol(f, He, u, settings)
+            return f, gnorm, grad_tol(f, He, u, settings), noise
 
-        f, gnorm, gtol = jax.vmap(final)(st.u)
-        return dict(u=st.u, f=f, gnorm=gnorm, gtol=gtol, stop=st.stop, steps=st.steps, snorm=st.snorm,
+        f, gnorm, gtol, noise = jax.vmap(final)(st.u)
+        return dict(u=st.u, f=f, gnorm=gnorm, gtol=gtol, noise=noise, stop=st.stop, steps=st.steps, snorm=st.snorm,
                     n_finite=jnp.sum(jnp.isfinite(f0)), residuals=jax.vmap(residuals)(st.u))
 
     return jax.jit(run)
@@ -190,7 +192,11 @@ def solve(spec: Spec, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
 def _result(spec, fixed, out, n_starts, lo, hi, options, settings) -> CoreResult:
     f = np.where(np.isfinite(out["f"]), out["f"], np.inf)
     order = np.argsort(f, kind="stable")
-    best = int(order[0])
+    # Starts whose objectives differ by less than f's round-off are tied: among them, prefer
+    # one that converged, then the smallest gradient.
+    tied = f <= f[order[0]] + out["noise"][order[0]]
+    rank = np.lexsort((out["gnorm"], out["stop"] != Stop.CONVERGED, ~tied))
+    best = int(rank[0])
     u, fbest = out["u"][best], float(f[best])
     stops = {Stop(s): int(n) for s, n in zip(*np.unique(out["stop"], return_counts=True))}
     near = lambda v, b: math.isfinite(b) and abs(v - b) <= 1e-9 * (1 + abs(b))  # noqa: E731

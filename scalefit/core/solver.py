@@ -81,14 +81,15 @@ def _candidates(u, lam, f, gp, Hg, He, gnorm, lo, hi, s):
     polish = (gnorm <= s.polish * jnp.abs(f)) & jnp.all(jnp.isfinite(s_nt))
     steps = jnp.concatenate([steps, jnp.where(polish, s_nt, jnp.nan)[None]])
     lams = jnp.concatenate([lams, (lam * DAMPING[0])[None]])
-    return jnp.clip(u + steps, lo, hi), lams, jnp.where(polish, s_nt, steps[1])
+    return jnp.clip(u[None, :] + steps, lo[None, :], hi[None, :]), lams, jnp.where(polish, s_nt, steps[1])
 
 
 def solve_one(evaluate, objective, u0, lo, hi, s: Settings):
     """Solves one start; returns its final State.
 
     Args:
-        evaluate: u -> (f, g, H_irls, H_exact), the objective's value, gradient and curvatures.
+        evaluate: u -> (f, g, H_irls, H_exact, noise): the objective's value, gradient and
+            curvatures, and the round-off error of f.
         objective: u -> f, the summed objective alone (for trial points).
         u0: start on the search scale, inside [lo, hi].
         lo, hi: box bounds on the search scale (may be infinite).
@@ -97,7 +98,7 @@ def solve_one(evaluate, objective, u0, lo, hi, s: Settings):
 
     def step(state: State) -> State:
         u = state.u
-        f, g, Hg, He = evaluate(u)
+        f, g, Hg, He, noise = evaluate(u)
         active = held(u, g, lo, hi)
         Hg, gp = _mask(Hg, g, active)
         He, _ = _mask(He, g, active)
@@ -108,7 +109,6 @@ def solve_one(evaluate, objective, u0, lo, hi, s: Settings):
         best = jnp.argmin(f_trial)
         # At the bottom, f is flat to round-off while g is not yet small: take the Newton
         # step when its predicted and actual changes of f are both within round-off.
-        noise = 8 * EPS * jnp.abs(f)
         pred = -(gp @ s_ref + 0.5 * s_ref @ He @ s_ref)
         flat = (jnp.isfinite(f_trial[-1]) & (f_trial[-1] <= f + noise) & (pred <= noise)
                 & (f_trial[best] >= f - noise))

@@ -8,11 +8,11 @@ __all__ = ["Law", "Param", "exp_steps", "LAW_NAMES", "get_law", "power_law"]
 
 # name -> (module, attribute); modules import jax, so they load on first use.
 _REGISTRY = {
-    "chinchilla": ("chinchilla", "chinchilla"),
-    "kaplan": ("kaplan", "kaplan"),
-    "power_C": ("power", "power_C"),
-    "power_D": ("power", "power_D"),
-    "power_N": ("power", "power_N"),
+    "chinchilla": ("_chinchilla", "chinchilla"),
+    "kaplan": ("_kaplan", "kaplan"),
+    "power_C": ("_power", "power_C"),
+    "power_D": ("_power", "power_D"),
+    "power_N": ("_power", "power_N"),
 }
 LAW_NAMES = tuple(_REGISTRY)
 
@@ -41,7 +41,7 @@ def __getattr__(name: str):
     if name in _REGISTRY:
         return get_law(name)
     if name == "power_law":
-        from .power import power_law
+        from ._power import power_law
 
         return power_law
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
