@@ -10,17 +10,17 @@ JAX-backed names load on first use, so ``scalefit --help`` and ``scalefit.data``
 
 from ._version import __version__
 from .errors import ConvergenceWarning, DataError, FitError
-from .laws._spec import Law, Param, exp_steps
 
 _LAZY = {
+    "Law": ("laws._spec", "Law"), "Param": ("laws._spec", "Param"),
+    "exp_steps": ("laws._spec", "exp_steps"),
     "fit": ("api", "fit"), "load": ("api", "load"), "Fit": ("api", "Fit"),
     "Stop": ("core.result", "Stop"), "Convergence": ("core.result", "Convergence"),
     "Allocation": ("predict", "Allocation"),
     "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),
 }
 
-__all__ = ["__version__", "ConvergenceWarning", "DataError", "FitError", "Law", "Param",
-           "exp_steps", *_LAZY]
+__all__ = ["__version__", "ConvergenceWarning", "DataError", "FitError", *_LAZY]
 
 
 def __getattr__(name: str):
