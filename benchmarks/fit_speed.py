@@ -290,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
         sys.path.insert(0, str(REPO))  # benchmark the checkout's scalefit
+        os.environ.setdefault("SCALEFIT_DATA_DIR", str(data_dir()))  # the same mirror as above
         w0 = time.perf_counter()
         try:
             import scalefit

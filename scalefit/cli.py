@@ -51,6 +51,7 @@ def fit(
                                                "values (listed) instead of failing.")] = False,
     budget: Annotated[list[float], typer.Option(help="FLOP budget for the compute-optimal "
                                                 "table. Repeatable.")] = [],  # noqa: B006
+    max_steps: Annotated[int, typer.Option(help="Solver steps per start.")] = 500,
     out: Annotated[Path | None, typer.Option(help="Also write the fit as JSON.")] = None,
 ) -> None:
     """Fit a law to logged runs; print parameters, convergence and compute-optimal sizes."""
@@ -65,7 +66,7 @@ def fit(
             warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
             result = scalefit.fit(path, law=law, columns=columns or None, loss=loss, delta=delta,
                                   fix=fixed or None, tie=tied or None, weight=weight,
-                                  drop_invalid=drop_invalid)
+                                  drop_invalid=drop_invalid, max_steps=max_steps)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
     typer.echo(result.report())
