@@ -22,7 +22,8 @@ from .objective import LOSSES, point_terms
 from .result import Convergence, CoreResult, Stop
 from .solver import EPS, Settings, grad_tol, held, solve_one
 
-CHUNK = 64          # starts per vmapped while-loop; chunks run one after another
+CHUNK = 16          # starts per vmapped while-loop; chunks run one after another, so a
+                    # slow start holds up only its own chunk (16: 54 ms vs 70 ms at 32)
 
 
 @dataclass(frozen=True)

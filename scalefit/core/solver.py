@@ -25,6 +25,7 @@ from .result import Stop
 
 LAMBDA_MIN, LAMBDA_MAX = 1e-15, 1e15
 DAMPING = (0.1, 1.0, 10.0)          # LM candidates per iteration, relative to the current lambda
+NEWTON = len(DAMPING) + 1           # index of the exact-Newton candidate
 EPS = jnp.finfo(jnp.float64).eps
 
 
@@ -73,15 +74,22 @@ def grad_tol(f, He, u, s: Settings):
 
 
 def _candidates(u, lam, f, gp, Hg, He, gnorm, lo, hi, s):
-    """Returns candidate points (k, p), their dampings (k,), and the Newton step."""
-    scale = jnp.maximum(jnp.diag(Hg), 1e-12 * jnp.max(jnp.diag(Hg)) + 1e-300)
+    """Returns candidate points (k, p), their dampings (k,), and the reference step.
+
+    Candidates: LM steps on the IRLS curvature at three dampings; the exact-Newton step and
+    an exact-Newton step damped like LM (it still converges fast where one direction of the
+    Hessian is singular, e.g. a term switched off). NaN where a matrix is not positive definite.
+    """
+    scale = jnp.diag(jnp.maximum(jnp.diag(Hg), 1e-12 * jnp.max(jnp.diag(Hg)) + 1e-300))
     lams = lam * jnp.asarray(DAMPING)
-    steps = jax.vmap(lambda l: _solve_spd(Hg + l * jnp.diag(scale), gp))(lams)
+    lm = jax.vmap(lambda l: _solve_spd(Hg + l * scale, gp))(lams)
     s_nt = _solve_spd(He, gp)
-    polish = (gnorm <= s.polish * jnp.abs(f)) & jnp.all(jnp.isfinite(s_nt))
-    steps = jnp.concatenate([steps, jnp.where(polish, s_nt, jnp.nan)[None]])
-    lams = jnp.concatenate([lams, (lam * DAMPING[0])[None]])
-    return jnp.clip(u[None, :] + steps, lo[None, :], hi[None, :]), lams, jnp.where(polish, s_nt, steps[1])
+    s_dn = _solve_spd(He + lam * scale, gp)
+    polish = gnorm <= s.polish * jnp.abs(f)
+    steps = jnp.concatenate([lm, jnp.where(polish, jnp.stack([s_dn, s_nt]), jnp.nan)])
+    lams = jnp.concatenate([lams, jnp.stack([lam * DAMPING[0], lam * DAMPING[0]])])
+    s_ref = jnp.where(polish & jnp.all(jnp.isfinite(s_nt)), s_nt, lm[1])
+    return jnp.clip(u[None, :] + steps, lo[None, :], hi[None, :]), steps, lams, s_ref
 
 
 def solve_one(evaluate, objective, u0, lo, hi, s: Settings):
@@ -104,21 +112,26 @@ def solve_one(evaluate, objective, u0, lo, hi, s: Settings):
         He, _ = _mask(He, g, active)
         gnorm = jnp.max(jnp.abs(gp))
         tol = grad_tol(f, He, u, s)
-        trial, lams, s_ref = _candidates(u, state.lam, f, gp, Hg, He, gnorm, lo, hi, s)
+        trial, steps, lams, s_ref = _candidates(u, state.lam, f, gp, Hg, He, gnorm, lo, hi, s)
         f_trial = jnp.nan_to_num(jax.vmap(objective)(trial), nan=jnp.inf)
         best = jnp.argmin(f_trial)
         # At the bottom, f is flat to round-off while g is not yet small: take the Newton
         # step when its predicted and actual changes of f are both within round-off.
         pred = -(gp @ s_ref + 0.5 * s_ref @ He @ s_ref)
-        flat = (jnp.isfinite(f_trial[-1]) & (f_trial[-1] <= f + noise) & (pred <= noise)
+        flat = (jnp.isfinite(f_trial[NEWTON]) & (f_trial[NEWTON] <= f + noise) & (pred <= noise)
                 & (f_trial[best] >= f - noise))
-        best = jnp.where(flat, len(DAMPING), best)
+        best = jnp.where(flat, NEWTON, best)
         better = (f_trial[best] < f) | flat
+        # Nothing lowered f and even the least-damped model promises less than f's round-off:
+        # no damping can help, so stop now rather than after raising lambda to its limit.
+        s0 = steps[0]
+        pred0 = -(gp @ s0 + 0.5 * s0 @ Hg @ s0)
+        hopeless = ~better & jnp.isfinite(pred0) & (pred0 <= noise)
         snorm = jnp.max(jnp.abs(s_ref))
         small_x = snorm <= s.xtol * (1.0 + jnp.max(jnp.abs(u)))
         lam = jnp.where(better, jnp.maximum(lams[best], LAMBDA_MIN), state.lam * 100.0)
         stop = jnp.select(
-            [~jnp.isfinite(f), (gnorm <= tol) & (small_x | ~better), lam > LAMBDA_MAX,
+            [~jnp.isfinite(f), (gnorm <= tol) & (small_x | ~better), hopeless | (lam > LAMBDA_MAX),
              state.steps + 1 >= s.max_steps],
             [Stop.NONFINITE, Stop.CONVERGED, Stop.STALLED, Stop.MAX_STEPS], -1)
         u_next = jnp.where(better & (stop != Stop.CONVERGED), trial[best], u)
