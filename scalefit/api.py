@@ -19,7 +19,7 @@ import pandas as pd
 
 from ._version import __version__
 from .core import Convergence, Options, Spec, solve
-from .data import Dropped, prepare
+from .data import Dropped, prepare, read_inputs
 from .errors import ConvergenceWarning, DataError, FitError
 from .laws import Law, get_law
 from . import predict as _predict
@@ -161,12 +161,12 @@ class Fit:
     def predict(self, data=None, D=None, **inputs) -> np.ndarray:
         """Returns the predicted loss at the given inputs (the loss column's units).
 
-        ``fit.predict(df)`` reads the law's input columns from a DataFrame (D derived from C
-        and N if needed); ``fit.predict(N, D)`` takes arrays in the law's input order;
-        ``fit.predict(N=..., D=...)`` takes them by name.
+        ``fit.predict(df)`` reads the law's input columns from a DataFrame or a CSV/Parquet
+        path (D derived from C and N if needed); ``fit.predict(N, D)`` takes arrays in the
+        law's input order; ``fit.predict(N=..., D=...)`` takes them by name.
         """
-        if isinstance(data, pd.DataFrame):
-            return _predict.predict_loss(self.law, self.params, _frame_inputs(self.law, data))
+        if isinstance(data, (pd.DataFrame, str, os.PathLike)):
+            return _predict.predict_loss(self.law, self.params, read_inputs(data, self.law.inputs))
         if data is not None:
             positional = [data] + ([] if D is None else [D])
             inputs.update(zip(self.law.inputs, positional))
@@ -212,13 +212,6 @@ class Fit:
 
 def _jsonable(v):
     return v.item() if isinstance(v, np.generic) else v if isinstance(v, (int, float, str)) else str(v)
-
-
-def _frame_inputs(law: Law, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    if set(law.inputs) <= set(frame.columns):
-        return {n: frame[n].to_numpy(dtype=np.float64) for n in law.inputs}
-    table = prepare(frame.assign(loss=1.0) if "loss" not in frame else frame, law.inputs)
-    return table.inputs
 
 
 def load(path: str | os.PathLike, law: Law | None = None) -> Fit:

@@ -235,3 +235,15 @@ def test_a_log_loss_law_and_a_loss_law_agree():
                                1.7 + 30.0 * C ** -0.1, rtol=1e-14)
     np.testing.assert_allclose(predict_loss(scalefit.laws.power_C, params, {"C": C}),
                                1.7 + 30.0 * C ** -0.1, rtol=1e-14)
+
+
+def test_predict_reads_a_frame_or_a_file_without_a_loss_column(example_fit, example_path, tmp_path):
+    runs = pd.read_csv(example_path)
+    expected = example_fit.predict(runs["N"].to_numpy(), runs["D"].to_numpy())
+    planned = runs.drop(columns="loss").assign(C=lambda d: 6 * d.N * d.D).drop(columns="D")
+    np.testing.assert_allclose(example_fit.predict(planned), expected, rtol=1e-12)  # D = C/(6N)
+    np.testing.assert_array_equal(example_fit.predict(example_path), expected)
+    gappy = runs.assign(loss=np.nan)                  # losses unknown: predictions still work
+    np.testing.assert_array_equal(example_fit.predict(gappy), expected)
+    with pytest.raises(DataError, match=r"column 'N' must be positive .* Predictions need"):
+        example_fit.predict(runs.assign(N=-runs.N))

@@ -268,8 +268,11 @@ def _reason(col: str, v: float, sign: str) -> str:
     return f"{col} is {_fmt(v)} (must be {'finite' if np.isinf(v) else sign})"
 
 
-def _check(src: _Source, values: dict[str, tuple[np.ndarray, str]],
-           drop_invalid: bool) -> tuple[np.ndarray, tuple[Dropped, ...]]:
+_DROP_HINT = "Fix them, or pass drop_invalid=True to drop them (fit.dropped will list them)."
+
+
+def _check(src: _Source, values: dict[str, tuple[np.ndarray, str]], drop_invalid: bool,
+           hint: str = _DROP_HINT) -> tuple[np.ndarray, tuple[Dropped, ...]]:
     """Rows to keep, and the Dropped records; or a DataError naming every bad column."""
     n = len(src.frame)
     keep = np.ones(n, dtype=bool)
@@ -289,8 +292,7 @@ def _check(src: _Source, values: dict[str, tuple[np.ndarray, str]],
         clauses.append(f"column {col!r} must be {sign} and finite; {len(bad)} of {n} rows "
                        f"{verb} not ({shown}{more})")
     if clauses and not drop_invalid:
-        raise DataError(f"{src.label}: {'; '.join(clauses)}. Fix them, or pass drop_invalid=True "
-                        f"to drop them (fit.dropped will list them).")
+        raise DataError(f"{src.label}: {'; '.join(clauses)}. {hint}")
     dropped = tuple(Dropped(src.line(src.label_of(i)), src.label_of(i), "; ".join(r))
                     for i, r in sorted(reasons.items()))
     return keep, dropped
@@ -325,6 +327,26 @@ def _count(src: _Source, n: int, dropped: int, n_free: int | None, law_name: str
         law = law_name or "the law"
         raise DataError(f"{law} has {n_free} free parameters but {remain}{after}; a fit needs "
                         f"more points than free parameters.")
+
+
+def read_inputs(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
+                columns: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Checked float64 input arrays for a prediction: no loss column needed, no row dropped.
+
+    Derives D = C/(6N) or C = 6·N·D like :func:`prepare`.
+
+    Raises:
+        DataError: a missing or non-numeric column, or an input that is not positive and finite.
+    """
+    src = _open(data)
+    inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
+    read, derive = _plan(src, inputs, dict(columns or {}), None, None)
+    values = {col: (_numeric(src, col), "positive") for col in read.values()}
+    _check(src, values, drop_invalid=False, hint="Predictions need every input positive.")
+    x = {name: values[col][0] for name, col in read.items()}
+    for name in derive:
+        x[name], _ = _derive(name, x, read)
+    return {name: x[name] for name in inputs}
 
 
 def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
