@@ -158,6 +158,12 @@ class Fit:
     options: dict = field(default_factory=dict)
     version: str = __version__
 
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
+        state = "converged" if self.convergence.ok else f"NOT converged ({self.convergence.stop.name})"
+        return (f"Fit(law={self.law.name!r}, {params}, objective={self.objective:.10g}, "
+                f"n_points={self.n_points}, {state})")
+
     def predict(self, data=None, D=None, **inputs) -> np.ndarray:
         """Returns the predicted loss at the given inputs (the loss column's units).
 

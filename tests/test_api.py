@@ -247,3 +247,9 @@ def test_predict_reads_a_frame_or_a_file_without_a_loss_column(example_fit, exam
     np.testing.assert_array_equal(example_fit.predict(gappy), expected)
     with pytest.raises(DataError, match=r"column 'N' must be positive .* Predictions need"):
         example_fit.predict(runs.assign(N=-runs.N))
+
+
+def test_repr_is_one_readable_line(example_fit):
+    text = repr(example_fit)
+    assert text.startswith("Fit(law='chinchilla', E=1.819") and text.endswith("n_points=96, converged)")
+    assert "\n" not in text

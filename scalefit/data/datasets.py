@@ -154,7 +154,7 @@ def fetch(name_or_remote: str | Remote, *, url: str | None = None) -> Path:
 
 
 def read_chinchilla(*, epoch_filter: bool = False) -> pd.DataFrame:
-    """The Chinchilla runs as Epoch AI read them off Hoffmann et al. (2022), Figure 4 (Approach 3).
+    """The Chinchilla runs as Epoch AI read them off a figure of Hoffmann et al. (2022).
 
     Besiroglu et al. (2024, "Chinchilla Scaling: A replication attempt") extracted 245 final losses
     from the paper's figure; model size N and training compute C are given, and the tokens are
