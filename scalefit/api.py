@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .core import Convergence, Options, Spec, solve
+from .core import Convergence, Options, Spec, check_law, solve
 from .data import Dropped, prepare, read_inputs
 from .errors import ConvergenceWarning, DataError, FitError
 from .laws import Law, get_law
@@ -73,6 +73,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     starts = None if start is None else _starts(spec, start)
     options = Options(delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol, xtol=xtol)
     w = np.ones(table.n_points) if table.weight is None else table.weight
+    check_law(spec, table.inputs, fix, None if starts is None else starts[0])
     core = solve(spec, table.inputs, table.loss, w, fixed=fix, starts=starts, options=options)
     result = Fit(
         law=law, params=core.params, objective=core.objective, convergence=core.convergence,

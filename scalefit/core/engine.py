@@ -167,6 +167,43 @@ class Options:
     basin_rtol: float = 1e-6
 
 
+def bucket(n: int) -> int:
+    """Rounds n up to one of 8 sizes per octave (at least 16): nearby sizes share a compilation."""
+    step = 1 << max(n.bit_length() - 4, 0)
+    return max(16, -(-n // step) * step)
+
+
+def _padded(x, y, w):
+    """Pads the points to ``bucket(n)`` with copies of the first point at weight 0."""
+    n = len(y)
+    pad = bucket(n) - n
+    grow = lambda a, fill: np.concatenate([np.asarray(a, np.float64), np.full(pad, fill)])  # noqa: E731
+    return ({k: grow(v, v[0]) for k, v in x.items()}, grow(y, y[0]), grow(w, 0.0))
+
+
+def check_law(spec: Spec, x: Mapping[str, np.ndarray], fixed: Mapping[str, float] | None = None,
+              start: np.ndarray | None = None) -> None:
+    """Evaluates the law once on two points at the first start, outside any compilation.
+
+    Raises:
+        ValueError: the law's function fails, or does not return one value per point.
+    """
+    law = spec.law
+    u = spec.to_search(spec.grid()[0] if start is None else start)
+    two = {k: np.asarray(v[:2], np.float64) for k, v in x.items() if k in law.inputs}
+    hint = (f"Check that it reads only its inputs ({', '.join(law.inputs)}) and parameters "
+            f"({', '.join(law.param_names)}) and returns one value per point.")
+    try:
+        with jax.enable_x64(True):
+            fixed_values = jnp.asarray([dict(fixed or {})[n] for n in spec.fixed], jnp.float64)
+            out = np.asarray(law.log_fn()(spec.params(jnp.asarray(u), fixed_values), two))
+    except Exception as err:  # a user's function can fail in any way; say where it failed
+        raise ValueError(f"law {law.name!r} failed on two points of the data at its first "
+                         f"start ({type(err).__name__}: {err}). {hint}") from None
+    if out.shape != (len(next(iter(two.values()))),):
+        raise ValueError(f"law {law.name!r} returned shape {out.shape} for 2 points. {hint}")
+
+
 def solve(spec: Spec, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
           fixed: Mapping[str, float] | None = None, starts: np.ndarray | None = None,
           options: Options = Options()) -> CoreResult:
@@ -182,6 +219,8 @@ def solve(spec: Spec, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
         options: tolerances and screening.
     """
     fixed = dict(fixed or {})
+    n = len(y)
+    x, y, w = _padded(x, y, w)
     U = spec.to_search(spec.grid() if starts is None else starts)
     lo, hi = spec.bounds()
     n_solve = U.shape[0] if options.n_solve is None else min(options.n_solve, U.shape[0])
@@ -195,6 +234,7 @@ def solve(spec: Spec, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
             jnp.log(jnp.asarray(y, dtype=jnp.float64)), jnp.asarray(w, dtype=jnp.float64),
             np.float64(options.delta), jnp.asarray(lo), jnp.asarray(hi), settings)
         out = jax.tree.map(np.asarray, out)
+    out["residuals"] = out["residuals"][:, :n]
     return _result(spec, fixed, out, U.shape[0], lo, hi, options, settings)
 
 
