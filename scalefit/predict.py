@@ -114,7 +114,7 @@ def optimal_allocation(law: Law, params: Mapping[str, float], compute,
 def _search_n(law, params, C, n_range):
     lo, hi = np.log(n_range[0]), np.log(n_range[1])
     grid = np.linspace(lo, hi, 2001)
-    logn = grid[None, :] + 0 * C[:, None]
+    logn = np.broadcast_to(grid, (len(C), len(grid)))
     L = predict_loss(law, params, {"N": np.exp(logn), "D": C[:, None] / (6 * np.exp(logn))})
     k = np.nanargmin(L, axis=1)
     if np.any((k == 0) | (k == len(grid) - 1)):

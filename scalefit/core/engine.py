@@ -181,13 +181,22 @@ def _padded(x, y, w):
     return ({k: grow(v, v[0]) for k, v in x.items()}, grow(y, y[0]), grow(w, 0.0))
 
 
+_CHECKED: set = set()      # (spec, input names) whose law already evaluated cleanly
+
+
 def check_law(spec: Spec, x: Mapping[str, np.ndarray], fixed: Mapping[str, float] | None = None,
               start: np.ndarray | None = None) -> None:
     """Evaluates the law once on two points at the first start, outside any compilation.
 
+    A law that passed once for these input names is not evaluated again: the errors caught
+    here (an undeclared input, a wrong shape) come from the law's code, not the values.
+
     Raises:
         ValueError: the law's function fails, or does not return one value per point.
     """
+    key = (spec, tuple(sorted(x)))
+    if key in _CHECKED:
+        return
     law = spec.law
     u = spec.to_search(spec.grid()[0] if start is None else start)
     two = {k: np.asarray(v[:2], np.float64) for k, v in x.items() if k in law.inputs}
@@ -202,6 +211,15 @@ def check_law(spec: Spec, x: Mapping[str, np.ndarray], fixed: Mapping[str, float
                          f"start ({type(err).__name__}: {err}). {hint}") from None
     if out.shape != (len(next(iter(two.values()))),):
         raise ValueError(f"law {law.name!r} returned shape {out.shape} for 2 points. {hint}")
+    _CHECKED.add(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_search_scale(spec: Spec) -> np.ndarray:
+    """The law's default starts on the search scale, built once per spec (read-only)."""
+    U = spec.to_search(spec.grid())
+    U.flags.writeable = False
+    return U
 
 
 def solve(spec: Spec, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
@@ -221,7 +239,7 @@ def solve(spec: Spec, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
     fixed = dict(fixed or {})
     n = len(y)
     x, y, w = _padded(x, y, w)
-    U = spec.to_search(spec.grid() if starts is None else starts)
+    U = _grid_search_scale(spec) if starts is None else spec.to_search(starts)
     lo, hi = spec.bounds()
     n_solve = U.shape[0] if options.n_solve is None else min(options.n_solve, U.shape[0])
     settings = Settings(*(np.float64(v) for v in (options.gtol, 1e-15 * float(np.sum(w)),
