@@ -7,6 +7,7 @@ pure functions of ``predict``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import warnings
@@ -67,11 +68,10 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     """
     law = get_law(law)
     spec = Spec.build(law, fix, tie, loss)
-    _check_options(delta, n_solve, max_steps, gtol, xtol)
+    options = Options(delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol, xtol=xtol)
     table = prepare(data, law.inputs, columns=columns, weight=weight, drop_invalid=drop_invalid,
                     n_free=len(spec.free), law_name=law.name)
     starts = None if start is None else _starts(spec, start)
-    options = Options(delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol, xtol=xtol)
     w = np.ones(table.n_points) if table.weight is None else table.weight
     check_law(spec, table.inputs, fix, None if starts is None else starts[0])
     core = solve(spec, table.inputs, table.loss, w, fixed=fix, starts=starts, options=options)
@@ -79,9 +79,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         law=law, params=core.params, objective=core.objective, convergence=core.convergence,
         residuals=core.residuals, n_points=table.n_points, dropped=table.dropped,
         notes=table.notes, data=table.summary(),
-        options={"loss": loss, "delta": delta, "n_solve": n_solve, "max_steps": max_steps,
-                 "gtol": gtol, "xtol": xtol, "fix": dict(fix or {}), "tie": dict(tie or {}),
-                 "start": "grid" if start is None else f"{len(starts)} given"})
+        options={"loss": loss, **dataclasses.asdict(options), "fix": dict(fix or {}),
+                 "tie": dict(tie or {}), "start": "grid" if start is None else f"{len(starts)} given"})
     if not result.convergence.ok:
         msg = (f"{law.name} fit did not converge: {result.convergence.stop.message} "
                f"(max |gradient| {result.convergence.grad_norm:.3g}, tolerance "
@@ -90,17 +89,6 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
             raise FitError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return result
-
-
-def _check_options(delta, n_solve, max_steps, gtol, xtol) -> None:
-    if not (np.isfinite(delta) and delta > 0):
-        raise ValueError(f"delta must be positive and finite, got {delta}.")
-    if n_solve is not None and (int(n_solve) != n_solve or n_solve < 1):
-        raise ValueError(f"n_solve must be a positive integer or None (solve all), got {n_solve}.")
-    if int(max_steps) != max_steps or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps}.")
-    if not (gtol >= 0 and xtol >= 0):
-        raise ValueError(f"gtol and xtol must be non-negative, got {gtol}, {xtol}.")
 
 
 def _starts(spec: Spec, start) -> np.ndarray:

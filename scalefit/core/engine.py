@@ -156,7 +156,11 @@ def _compiled(spec: Spec, n_solve: int):
 
 @dataclass(frozen=True)
 class Options:
-    """Engine options. ``n_solve=None`` solves every start (no screening)."""
+    """Engine options, checked when built. ``n_solve=None`` solves every start (no screening).
+
+    Raises:
+        ValueError: a non-positive delta, n_solve or max_steps, or a negative tolerance.
+    """
 
     delta: float = 1e-3
     n_solve: int | None = 32
@@ -165,6 +169,18 @@ class Options:
     xtol: float = 1e-6
     polish: float = 1e3
     basin_rtol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.delta) and self.delta > 0):
+            raise ValueError(f"delta must be positive and finite, got {self.delta}.")
+        if self.n_solve is not None and (int(self.n_solve) != self.n_solve or self.n_solve < 1):
+            raise ValueError(f"n_solve must be a positive integer or None (solve all), "
+                             f"got {self.n_solve}.")
+        if int(self.max_steps) != self.max_steps or self.max_steps < 1:
+            raise ValueError(f"max_steps must be a positive integer, got {self.max_steps}.")
+        if not all(v >= 0 for v in (self.gtol, self.xtol, self.polish, self.basin_rtol)):
+            raise ValueError(f"tolerances must be non-negative, got gtol={self.gtol}, "
+                             f"xtol={self.xtol}, polish={self.polish}, basin_rtol={self.basin_rtol}.")
 
 
 def bucket(n: int) -> int:

@@ -2,10 +2,10 @@
 
 Far from the optimum the Gauss-Newton / IRLS model (curvature psi(r)/r per point) walks to the
 good basin from nearly every start; near it, exact-Hessian Newton steps finish quadratically.
-Each iteration builds several candidate steps from one Jacobian and Hessian (LM steps at three
-dampings, and the exact Newton step where the Hessian is positive definite and the gradient is
-small enough), evaluates the objective at each and keeps the lowest: objective evaluations are
-cheap next to derivatives, so rejected steps no longer cost an iteration.
+Each iteration builds five candidate steps from one Jacobian and Hessian (LM steps at three
+dampings, the exact-Newton step and an LM-damped exact-Newton step, these two where the Hessian
+allows), evaluates the objective at each and keeps the lowest: objective evaluations are cheap
+next to derivatives, so a rejected step no longer costs an iteration.
 
 A start stops when the projected gradient is below tolerance and the next step is negligible
 (CONVERGED), when no damping lowers the objective (STALLED; CONVERGED if the gradient is
@@ -74,7 +74,8 @@ def grad_tol(f, He, u, s: Settings):
 
 
 def _candidates(u, lam, f, gp, Hg, He, gnorm, lo, hi, s):
-    """Returns candidate points (k, p), their dampings (k,), and the reference step.
+    """Returns candidate points (k, p), their steps (k, p) and dampings (k,), and the step whose
+    size decides convergence (exact Newton where it exists, else the middle LM step).
 
     Candidates: LM steps on the IRLS curvature at three dampings; the exact-Newton step and
     an exact-Newton step damped like LM (it still converges fast where one direction of the
