@@ -280,3 +280,11 @@ def test_nearby_data_sizes_share_one_compilation(example_path):
     assert fit.objective == pytest.approx(float(np.sum(np.where(
         np.abs(fit.residuals) <= 1e-3, 0.5 * fit.residuals ** 2,
         1e-3 * (np.abs(fit.residuals) - 0.5e-3)))), rel=1e-12)   # padding adds nothing
+
+
+def test_a_parquet_file_fits_like_its_csv(example_path, example_fit, tmp_path):
+    path = tmp_path / "runs.parquet"
+    pd.read_csv(example_path).to_parquet(path)
+    fit = scalefit.fit(path)
+    assert fit.data["source"] == str(path)
+    assert fit.params == pytest.approx(example_fit.params, rel=1e-9)
