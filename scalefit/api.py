@@ -109,11 +109,9 @@ def _starts(spec: Spec, start) -> np.ndarray:
         values = [float(row[n]) for n in spec.free]
         for name, v in zip(spec.free, values):
             p = spec.law.param(name)
-            lo, hi = p.lower, p.upper
-            if (not np.isfinite(v) or (p.log and v <= 0) or (lo is not None and v < lo)
-                    or (hi is not None and v > hi)):
+            if not p.admits(v):
                 raise ValueError(f"start value {name}={v} is outside {name}'s domain "
-                                 f"(log-scale: {p.log}, bounds: [{lo}, {hi}]).")
+                                 f"(log-scale: {p.log}, bounds: [{p.lower}, {p.upper}]).")
         out.append(values)
     return np.array(out, dtype=np.float64)
 

@@ -34,11 +34,7 @@ def predict_loss(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.
     if missing:
         raise ValueError(f"{law.name} needs inputs {', '.join(law.inputs)}; missing "
                          f"{', '.join(missing)}.")
-    arrays = np.broadcast_arrays(*(np.asarray(inputs[n], dtype=np.float64) for n in law.inputs))
-    for name, a in zip(law.inputs, arrays):
-        if not np.all(np.isfinite(a) & (a > 0)):
-            bad = a[~(np.isfinite(a) & (a > 0))].ravel()[0]
-            raise ValueError(f"input {name!r} must be positive and finite; got {bad}.")
+    arrays = np.broadcast_arrays(*(_positive(f"input {n!r}", inputs[n]) for n in law.inputs))
     import jax
 
     with jax.enable_x64(True):
@@ -81,9 +77,11 @@ def _needs_nd(law: Law, what: str) -> None:
 
 
 def _positive(name: str, values) -> np.ndarray:
+    """Returns ``values`` as float64; ValueError naming the first value not positive and finite."""
     a = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(a) & (a > 0)):
-        raise ValueError(f"{name} must be positive and finite; got {values!r}.")
+    ok = np.isfinite(a) & (a > 0)
+    if not np.all(ok):
+        raise ValueError(f"{name} must be positive and finite; got {a[~ok].ravel()[0]}.")
     return a
 
 
@@ -149,12 +147,13 @@ def tokens_for_loss(law: Law, params: Mapping[str, float], target, N):
                          "needs a law with a D input.")
     target, N = np.broadcast_arrays(_positive("target loss", target), _positive("N", N))
     inputs = {"N": N} if "N" in law.inputs else {}
-    floor = (law.floor(dict(params), N) if law.floor is not None
-             else predict_loss(law, params, {**inputs, "D": np.full(N.shape, D_MAX)}))
+    floor = np.broadcast_to(law.floor(dict(params), N) if law.floor is not None
+                            else predict_loss(law, params, {**inputs, "D": np.full(N.shape, D_MAX)}),
+                            N.shape)
     if np.any(target <= floor):
-        i = np.flatnonzero(target.ravel() <= np.broadcast_to(floor, N.shape).ravel())[0]
+        i = np.flatnonzero(target.ravel() <= floor.ravel())[0]
         raise ValueError(f"Target loss {target.ravel()[i]:.6g} is at or below {law.name}'s floor "
-                         f"{np.broadcast_to(floor, N.shape).ravel()[i]:.6g} at N = {N.ravel()[i]:.4g}: "
+                         f"{floor.ravel()[i]:.6g} at N = {N.ravel()[i]:.4g}: "
                          "no amount of data reaches it. Raise the target or use a larger N.")
     lo, hi = np.zeros(N.shape), np.full(N.shape, np.log(D_MAX))
     if np.any(predict_loss(law, params, {**inputs, "D": np.ones(N.shape)}) < target):

@@ -148,8 +148,8 @@ def _compiled(spec: Spec, n_solve: int):
             return f, gnorm, grad_tol(f, He, u, settings), noise
 
         f, gnorm, gtol, noise = jax.vmap(final)(st.u)
-        return dict(u=st.u, f=f, gnorm=gnorm, gtol=gtol, noise=noise, stop=st.stop, steps=st.steps, snorm=st.snorm,
-                    n_finite=jnp.sum(jnp.isfinite(f0)), residuals=jax.vmap(residuals)(st.u))
+        return dict(u=st.u, f=f, gnorm=gnorm, gtol=gtol, noise=noise, stop=st.stop,
+                    steps=st.steps, snorm=st.snorm, residuals=jax.vmap(residuals)(st.u))
 
     return jax.jit(run)
 
@@ -214,7 +214,7 @@ def check_law(spec: Spec, x: Mapping[str, np.ndarray], fixed: Mapping[str, float
     if key in _CHECKED:
         return
     law = spec.law
-    u = spec.to_search(spec.grid()[0] if start is None else start)
+    u = _grid_search_scale(spec)[0] if start is None else spec.to_search(start)
     two = {k: np.asarray(v[:2], np.float64) for k, v in x.items() if k in law.inputs}
     hint = (f"Check that it reads only its inputs ({', '.join(law.inputs)}) and parameters "
             f"({', '.join(law.param_names)}) and returns one value per point.")

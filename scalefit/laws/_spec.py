@@ -58,9 +58,15 @@ class Param:
             raise ValueError(f"{where}: a log-scale parameter needs lower > 0, got {lo}.")
         if self.log and min(self.grid) <= 0:
             raise ValueError(f"{where}: a log-scale parameter needs a positive grid, got {self.grid}.")
-        outside = [v for v in self.grid if (lo is not None and v < lo) or (hi is not None and v > hi)]
+        outside = [v for v in self.grid if not self.admits(v)]
         if outside:
             raise ValueError(f"{where}: grid values {outside} lie outside [{lo}, {hi}].")
+
+    def admits(self, value: float) -> bool:
+        """True when ``value`` is finite, positive for a log-scale parameter, and within bounds."""
+        return (math.isfinite(value) and not (self.log and value <= 0)
+                and (self.lower is None or value >= self.lower)
+                and (self.upper is None or value <= self.upper))
 
     def search_bounds(self) -> tuple[float, float]:
         """Returns the (lower, upper) bounds on the search scale (log scale if ``log``)."""
