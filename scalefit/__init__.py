@@ -15,6 +15,7 @@ _LAZY = {
     "Law": ("laws._spec", "Law"), "Param": ("laws._spec", "Param"),
     "exp_steps": ("laws._spec", "exp_steps"),
     "fit": ("api", "fit"), "load": ("api", "load"), "Fit": ("api", "Fit"),
+    "Bootstrap": ("_saved", "Bootstrap"), "Options": ("_options", "Options"),
     "Stop": ("core.result", "Stop"), "Convergence": ("core.result", "Convergence"),
     "Allocation": ("predict", "Allocation"),
     "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),

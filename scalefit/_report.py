@@ -10,7 +10,7 @@ def _bound_remedy(fit, name: str) -> str:
     return f"{name} sits at its {side} bound {bound:g}: widen the bound and fit again."
 
 
-def report(fit) -> str:
+def report(fit, level: float = 0.95) -> str:
     """Returns the report of ``fit`` (a ``scalefit.Fit``) as lines of text."""
     c = fit.convergence
     fixed, tied = fit.options.get("fix", {}), fit.options.get("tie", {})
@@ -19,10 +19,22 @@ def report(fit) -> str:
              f"data: {fit.data.get('source', '?')}: {fit.n_points} points fitted"
              + (f", {len(fit.dropped)} rows dropped (see fit.dropped)" if fit.dropped else "")]
     lines += [f"note: {n}" for n in fit.notes]
-    lines.append("parameters:")
+    if fit.data.get("n_groups"):
+        lines.append(f"groups: {fit.data['n_groups']} runs (column "
+                     f"{fit.options.get('group')!r})")
+    boot = fit.resamples
+    ci = fit.intervals(level) if boot is not None else None
+    lines.append("parameters:" + ("  value, standard error (sandwich, exact Hessian)"
+                                  + (f", {level:.0%} bootstrap interval" if ci is not None else "")))
+    se = fit.stderr
     for name, value in fit.params.items():
         how = (" (fixed)" if name in fixed else f" (tied to {tied[name]})" if name in tied else "")
-        lines.append(f"  {name:>10} = {value:.6g}{how}")
+        spread = f" ± {se[name]:.3g}" if name not in fixed else ""
+        band = (f"  [{ci.loc[name, 'lower']:.6g}, {ci.loc[name, 'upper']:.6g}]"
+                if ci is not None and name not in fixed else "")
+        lines.append(f"  {name:>10} = {value:.6g}{spread}{band}{how}")
+    if boot is not None:
+        lines.append(f"bootstrap: {boot.describe()}")
     loss = fit.options.get("loss", "huber")
     lines.append(f"objective: {fit.objective:.10g} (sum of {loss}"
                  + (f", delta={fit.options['delta']:g}" if loss == "huber" else "")
@@ -31,7 +43,9 @@ def report(fit) -> str:
     lines.append(f"convergence: {verdict}: {c.stop.message}; {c.n_steps} steps; "
                  f"max |gradient| {c.grad_norm:.2e} (tolerance {c.grad_tol:.2e})")
     stops = ", ".join(f"{n} {s.name.lower()}" for s, n in sorted(c.stops.items()))
-    lines.append(f"starts: {c.n_starts} screened, {c.n_solved} solved ({stops}); "
+    sub = (f" on an even subsample of {c.subsample} of the {fit.n_points} points, the best "
+           f"{c.n_refined} then solved on all points" if c.subsample else "")
+    lines.append(f"starts: {c.n_starts} screened, {c.n_solved} solved{sub} ({stops}); "
                  f"{c.n_best_basin} reached the best objective")
     lines += [f"warning: {_bound_remedy(fit, n)}" for n in c.at_bound]
     return "\n".join(lines)

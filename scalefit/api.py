@@ -2,38 +2,46 @@
 
 ``fit`` resolves the law, hands the data to the data layer (every check lives there), calls
 the one engine in ``core``, and wraps the answer. ``Fit``'s prediction methods delegate to the
-pure functions of ``predict``.
+pure functions of ``predict``; with a bootstrap they also return percentile bands.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from ._version import __version__
-from .core import Convergence, Options, Spec, check_law, solve
-from .data import Dropped, prepare, read_inputs
-from .errors import ConvergenceWarning, DataError, FitError
-from .laws import Law, get_law
 from . import predict as _predict
+from ._options import DEFAULTS, Options
+from ._saved import Bootstrap, read_fit, write_fit
+from ._version import __version__
+from .core import Convergence, Spec, check_law, make_data, solve
+from .core.resample import bootstrap as _resample
+from .data import Dropped, prepare, read_inputs
+from .errors import ConvergenceWarning, FitError
+from .laws import Law, get_law
 
-__all__ = ["fit", "load", "Fit"]
+__all__ = ["fit", "load", "Fit", "Bootstrap"]
+
+LEVEL = 0.95            # default interval level
 
 
 def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *,
         columns: Mapping[str, str] | None = None, weight: str | None = None,
-        loss: str = "huber", delta: float = 1e-3, fix: Mapping[str, float] | None = None,
+        group: str | None = None, fix: Mapping[str, float] | None = None,
         tie: Mapping[str, str] | None = None,
         start: Mapping[str, float] | Sequence[Mapping[str, float]] | pd.DataFrame | None = None,
-        n_solve: int | None = 32, max_steps: int = 500, gtol: float = 1e-8, xtol: float = 1e-6,
+        bootstrap: int = 0, seed: int = 0, by: str | None = None,
+        loss: str = DEFAULTS.loss, delta: float = DEFAULTS.delta,
+        n_solve: int | None = DEFAULTS.n_solve, max_steps: int = DEFAULTS.max_steps,
+        gtol: float = DEFAULTS.gtol, xtol: float = DEFAULTS.xtol,
         drop_invalid: bool = False, strict: bool = False) -> Fit:
     """Returns the law fitted to logged runs by robust multi-start minimisation.
 
@@ -47,16 +55,15 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         law: a law name (``scalefit.laws.LAW_NAMES``) or a ``scalefit.Law``.
         columns: your column names, e.g. ``{"N": "model_size", "loss": "val_loss"}``.
         weight: name of a column of per-point weights (non-negative).
-        loss: ``"huber"`` (default) or ``"squared"``.
-        delta: Huber's delta on log residuals (Hoffmann et al.: 1e-3).
+        group: name of a column saying which run each point belongs to (any values); a column
+            called ``run`` is used when there is one. The bootstrap resamples whole groups.
         fix: parameters held at a value, e.g. ``{"E": 1.69}``.
         tie: parameters set equal to another, e.g. ``{"beta": "alpha"}``.
         start: one start (a mapping of free-parameter values), several, or a DataFrame of them;
             default the law's grid (4,500 starts for Chinchilla).
-        n_solve: starts solved after screening; None solves every start.
-        max_steps: solver steps per start.
-        gtol: converged when max |gradient| <= gtol * objective (+ float64 round-off floor)...
-        xtol: ... and the next step is below xtol * (1 + max |u|) on the search scale.
+        bootstrap: refit this many resamples for intervals (0: none); see ``Fit.bootstrap``.
+        seed, by: the bootstrap's seed and unit (``"row"`` or ``"group"``).
+        loss, delta, n_solve, max_steps, gtol, xtol: see ``scalefit.Options``.
         drop_invalid: drop rows with NaN, inf or non-positive values (listed in ``dropped``)
             instead of raising.
         strict: raise FitError instead of warning when the fit did not converge.
@@ -67,20 +74,27 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         FitError: ``strict=True`` and the best start did not converge.
     """
     law = get_law(law)
-    spec = Spec.build(law, fix, tie, loss)
-    options = Options(delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol, xtol=xtol)
-    table = prepare(data, law.inputs, columns=columns, weight=weight, drop_invalid=drop_invalid,
-                    n_free=len(spec.free), law_name=law.name)
+    options = Options(loss=loss, delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol,
+                      xtol=xtol)
+    spec = Spec.build(law, fix, tie, options.loss)
+    fix = {k: float(v) for k, v in (fix or {}).items()}
+    table = prepare(data, law.inputs, columns=columns, weight=weight, group=group,
+                    drop_invalid=drop_invalid, n_free=len(spec.free), law_name=law.name)
     starts = None if start is None else _starts(spec, start)
-    w = np.ones(table.n_points) if table.weight is None else table.weight
-    check_law(spec, table.inputs, fix, None if starts is None else starts[0])
-    core = solve(spec, table.inputs, table.loss, w, fixed=fix, starts=starts, options=options)
-    result = Fit(
-        law=law, params=core.params, objective=core.objective, convergence=core.convergence,
-        residuals=core.residuals, n_points=table.n_points, dropped=table.dropped,
-        notes=table.notes, data=table.summary(),
-        options={"loss": loss, **dataclasses.asdict(options), "fix": dict(fix or {}),
-                 "tie": dict(tie or {}), "start": "grid" if start is None else f"{len(starts)} given"})
+    problem = _Problem(spec, make_data(table.inputs, table.loss, table.weight, table.group),
+                       table.n_points, fix, options,
+                       0 if table.group is None else len(table.group_labels))
+    check_law(spec, problem.data, fix)
+    core = solve(spec, problem.data, problem.n, fixed=fix, starts=starts, options=options)[0]
+    recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
+                "start": "grid" if start is None else f"{len(starts)} given",
+                "columns": dict(columns or {}), "weight": weight,
+                "group": table.columns.get("group")}
+    result = Fit(law=law, params=core.params, objective=core.objective,
+                 convergence=core.convergence, residuals=core.residuals,
+                 n_points=table.n_points, dropped=table.dropped, notes=table.notes,
+                 data=table.summary(), options=recorded, free=core.free,
+                 covariance=core.covariance, _problem=problem, _u=core.u)
     if not result.convergence.ok:
         msg = (f"{law.name} fit did not converge: {result.convergence.stop.message} "
                f"(max |gradient| {result.convergence.grad_norm:.3g}, tolerance "
@@ -88,7 +102,19 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         if strict:
             raise FitError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-    return result
+    return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """What a bootstrap needs to refit: the spec, the padded data, and the options."""
+
+    spec: Spec
+    data: object
+    n: int
+    fixed: dict
+    options: Options
+    n_groups: int
 
 
 def _starts(spec: Spec, start) -> np.ndarray:
@@ -116,9 +142,25 @@ def _starts(spec: Spec, start) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
+def _freeze(value):
+    """A read-only copy: mappings become read-only views of copies, lists tuples, arrays
+    read-only."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, np.ndarray):
+        value = value.copy()
+        value.setflags(write=False)
+    return value
+
+
 @dataclass(frozen=True, eq=False)
 class Fit:
     """A fitted law: parameters, convergence record, data summary; predicts and saves.
+
+    Immutable: ``params``, ``options`` and ``data`` are read-only mappings and the arrays are
+    read-only; ``bootstrap`` returns a new fit.
 
     Attributes:
         law: the fitted law.
@@ -130,20 +172,36 @@ class Fit:
         dropped: every row not fitted (line, row, reason).
         notes: what the data layer derived or filtered (e.g. D = C/(6N)).
         data: the data summary (source, ranges, columns used).
-        options: the options the fit ran with.
+        options: the options the fit ran with (``scalefit.Options`` plus fix, tie, start,
+            columns, weight, group).
+        free: names of the free parameters, in the order of ``covariance``.
+        covariance: sandwich covariance of the free parameters on their search scale (log scale
+            for log parameters), from the exact Hessian at the optimum.
+        resamples: the bootstrap refits, or None.
     """
 
     law: Law
-    params: dict[str, float]
+    params: Mapping[str, float]
     objective: float
     convergence: Convergence
     residuals: np.ndarray
     n_points: int
     dropped: tuple[Dropped, ...] = ()
     notes: tuple[str, ...] = ()
-    data: dict = field(default_factory=dict)
-    options: dict = field(default_factory=dict)
+    data: Mapping = field(default_factory=dict)
+    options: Mapping = field(default_factory=dict)
+    free: tuple[str, ...] = ()
+    covariance: np.ndarray | None = None
+    resamples: Bootstrap | None = None
     version: str = __version__
+    _problem: _Problem | None = field(default=None, repr=False)
+    _u: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("params", "data", "options", "residuals", "covariance", "notes", "dropped"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, None if value is None else _freeze(value))
+        object.__setattr__(self, "free", tuple(self.free))
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
@@ -151,64 +209,169 @@ class Fit:
         return (f"Fit(law={self.law.name!r}, {params}, objective={self.objective:.10g}, "
                 f"n_points={self.n_points}, {state})")
 
-    def predict(self, data=None, D=None, **inputs) -> np.ndarray:
+    # ---- uncertainty ----
+
+    @property
+    def stderr(self) -> Mapping[str, float]:
+        """Standard error of every parameter on its natural scale, from ``covariance`` (delta
+        method for log parameters); 0 for fixed, the root's for tied ones, NaN if unknown."""
+        se = {}
+        cov = self.covariance
+        for i, name in enumerate(self.free):
+            s = float(np.sqrt(cov[i, i])) if cov is not None and cov[i, i] >= 0 else float("nan")
+            se[name] = s * self.params[name] if self.law.param(name).log else s
+        for name in self.law.param_names:
+            if name in self.options.get("fix", {}):
+                se[name] = 0.0
+        for name, root in self.options.get("tie", {}).items():
+            se[name] = se.get(root, float("nan"))
+        return MappingProxyType({n: se.get(n, float("nan")) for n in self.law.param_names})
+
+    @property
+    def correlation(self) -> pd.DataFrame:
+        """Correlation matrix of the free parameters (search scale), labelled by name."""
+        cov = np.full((len(self.free),) * 2, np.nan) if self.covariance is None else self.covariance
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pd.DataFrame(cov / np.outer(sd, sd), index=list(self.free),
+                                columns=list(self.free))
+
+    def bootstrap(self, n: int = 4000, seed: int = 0, by: str | None = None) -> Fit:
+        """Returns this fit with ``n`` bootstrap refits attached (``resamples``).
+
+        Each resample draws the fitted rows (``by="row"``) or whole runs (``by="group"``, the
+        default when the fit has a group column) with replacement and is refitted from this
+        fit's optimum, all in one compiled call. The same seed gives bit-identical draws.
+        Refits that did not converge are kept in ``resamples`` but left out of every interval.
+
+        Raises:
+            ValueError: n below 2, an unknown ``by``, ``by="group"`` without groups.
+            FitError: the fit was loaded from disk (it holds no data to resample).
+        """
+        problem = self._problem
+        if problem is None:
+            raise FitError("this fit was loaded from a file and holds no data to resample; "
+                           "fit the data again with scalefit.fit(..., bootstrap=n).")
+        if int(n) != n or n < 2:
+            raise ValueError(f"bootstrap needs at least 2 resamples, got n={n}.")
+        by = by or ("group" if problem.n_groups else "row")
+        if by not in ("row", "group"):
+            raise ValueError(f"by must be 'row' or 'group', got {by!r}.")
+        if by == "group" and not problem.n_groups:
+            raise ValueError("by='group' needs a group column: fit with group='<your run "
+                             "column>' (a column called 'run' is used by itself).")
+        if by == "group":
+            units, n_units = np.asarray(problem.data.group[:problem.n]), problem.n_groups
+        else:
+            units, n_units = np.arange(problem.n), problem.n
+        res = _resample(problem.spec, problem.data, problem.n, problem.fixed, self._u, int(n),
+                        int(seed), units, n_units, problem.options)
+        boot = Bootstrap(n=int(n), seed=int(seed), by=by, n_units=n_units, params=res.params,
+                         converged=res.converged)
+        return dataclasses.replace(self, resamples=boot)
+
+    def _draws(self) -> dict[str, np.ndarray]:
+        if self.resamples is None:
+            raise FitError("no bootstrap: call fit.bootstrap(n=4000) (or scalefit.fit(..., "
+                           "bootstrap=4000)) for intervals.")
+        return self.resamples.draws(self.law.param_names)
+
+    def intervals(self, level: float = LEVEL) -> pd.DataFrame:
+        """Returns each parameter's value, standard error and bootstrap percentile interval.
+
+        Raises:
+            FitError: the fit has no bootstrap.
+        """
+        draws = self._draws()
+        names = list(self.law.param_names)
+        lower, upper = _predict.band(np.stack([draws[n] for n in names], axis=1), level)
+        return pd.DataFrame({"value": [self.params[n] for n in names],
+                             "stderr": [self.stderr[n] for n in names],
+                             "lower": lower, "upper": upper}, index=pd.Index(names, name="param"))
+
+    # ---- predictions ----
+
+    def _inputs(self, args, inputs) -> dict:
+        names = self.law.inputs
+        if args and isinstance(args[0], (pd.DataFrame, str, os.PathLike)):
+            if len(args) > 1 or inputs:
+                raise ValueError("give a table alone, or arrays: predict(df) or predict(N, D).")
+            return read_inputs(args[0], names, columns=self.options.get("columns") or None)
+        if len(args) > len(names):
+            raise ValueError(f"{self.law.name} has {len(names)} inputs ({', '.join(names)}); "
+                             f"got {len(args)} positional values.")
+        both = sorted(set(names[:len(args)]) & set(inputs))
+        if both:
+            raise ValueError(f"{', '.join(both)} given both by position and by name.")
+        return {**dict(zip(names, args)), **inputs}
+
+    def predict(self, *args, level: float = LEVEL, **inputs):
         """Returns the predicted loss at the given inputs (the loss column's units).
 
         ``fit.predict(df)`` reads the law's input columns from a DataFrame or a CSV/Parquet
-        path (D derived from C and N if needed); ``fit.predict(N, D)`` takes arrays in the
-        law's input order; ``fit.predict(N=..., D=...)`` takes them by name.
+        path, through the column mapping the fit was made with (D derived from C and N if
+        needed); ``fit.predict(N, D)`` takes arrays in the law's input order;
+        ``fit.predict(N=..., D=...)`` takes them by name.
+
+        Returns:
+            An array; with a bootstrap, a DataFrame with columns ``loss``, ``lower`` and
+            ``upper`` (the ``level`` percentile band over the converged refits).
         """
-        if isinstance(data, (pd.DataFrame, str, os.PathLike)):
-            return _predict.predict_loss(self.law, self.params, read_inputs(data, self.law.inputs))
-        if data is not None:
-            positional = [data] + ([] if D is None else [D])
-            inputs.update(zip(self.law.inputs, positional))
-        elif D is not None:
-            inputs["D"] = D
-        return _predict.predict_loss(self.law, self.params, inputs)
+        x = self._inputs(args, inputs)
+        loss = _predict.predict_loss(self.law, self.params, x)
+        if self.resamples is None:
+            return loss
+        draws = _predict.loss_draws(self.law, self._draws(), x)
+        lower, upper = _predict.band(draws, level)
+        return pd.DataFrame({"loss": np.ravel(loss), "lower": np.ravel(lower),
+                             "upper": np.ravel(upper)})
 
-    def optimal(self, compute, n_range: tuple[float, float] = _predict.N_RANGE) -> _predict.Allocation:
-        """Returns the compute-optimal N and D (and loss) for budgets in FLOPs, C = 6ND."""
-        return _predict.optimal_allocation(self.law, self.params, compute, n_range)
+    def optimal(self, compute, n_range: tuple[float, float] = _predict.N_RANGE,
+                level: float = LEVEL) -> _predict.Allocation:
+        """Returns the compute-optimal N and D (and loss) for budgets in FLOPs, C = 6ND; with a
+        bootstrap, ``band`` holds the ``level`` interval of N, D, D/N and loss."""
+        alloc = _predict.optimal_allocation(self.law, self.params, compute, n_range)
+        if self.resamples is None:
+            return alloc
+        per = _predict.optimal_draws(self.law, self._draws(), compute, n_range)
+        shape = np.shape(alloc.N)
+        bands = {k: tuple(np.reshape(b, shape) for b in _predict.band(v, level))
+                 for k, v in per.items()}
+        if not shape:
+            bands = {k: (float(a), float(b)) for k, (a, b) in bands.items()}
+        return dataclasses.replace(alloc, band=MappingProxyType(bands))
 
-    def tokens(self, loss, N):
-        """Returns the tokens needed at N parameters to reach ``loss``."""
-        return _predict.tokens_for_loss(self.law, self.params, loss, N)
+    def tokens(self, loss, N, level: float = LEVEL):
+        """Returns the tokens needed at N parameters to reach ``loss``; with a bootstrap, a
+        DataFrame with columns ``D``, ``lower`` and ``upper`` (inf: some refits never reach it)."""
+        D = _predict.tokens_for_loss(self.law, self.params, loss, N)
+        if self.resamples is None:
+            return D
+        lower, upper = _predict.band(_predict.tokens_draws(self.law, self._draws(), loss, N), level)
+        return pd.DataFrame({"D": np.ravel(D), "lower": np.ravel(lower), "upper": np.ravel(upper)})
 
-    def report(self) -> str:
+    # ---- report and files ----
+
+    def report(self, level: float = LEVEL) -> str:
         """Returns a plain-text report: parameters, objective and convergence in words."""
         from ._report import report
 
-        return report(self)
+        return report(self, level)
 
     def to_dict(self) -> dict:
-        """Returns everything needed to rebuild the fit, JSON-serialisable."""
-        return {
-            "scalefit_version": self.version, "law": self.law.name,
-            "law_reference": self.law.reference, "params": self.params,
-            "objective": self.objective, "convergence": self.convergence.to_dict(),
-            "n_points": self.n_points, "options": self.options, "data": self.data,
-            "notes": list(self.notes),
-            "dropped": [{"line": d.line, "row": _jsonable(d.row), "reason": d.reason}
-                        for d in self.dropped],
-            "residuals": [float(r) for r in self.residuals],
-        }
+        """Returns everything needed to rebuild the fit (bootstrap draws aside), JSON-ready."""
+        from ._saved import fit_to_dict
+
+        return fit_to_dict(self)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Writes the fit as JSON to ``path``; returns the path."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=True) + "\n")
-        os.replace(tmp, path)
-        return path
-
-
-def _jsonable(v):
-    return v.item() if isinstance(v, np.generic) else v if isinstance(v, (int, float, str)) else str(v)
+        """Writes the fit as JSON to ``path`` (bootstrap draws beside it, ``<stem>.bootstrap.npz``);
+        returns the path."""
+        return write_fit(self, Path(path))
 
 
 def load(path: str | os.PathLike, law: Law | None = None) -> Fit:
-    """Returns the fit saved at ``path`` by ``Fit.save``.
+    """Returns the fit saved at ``path`` by ``Fit.save`` (with its bootstrap draws, if any).
 
     Args:
         path: the JSON file.
@@ -216,30 +379,7 @@ def load(path: str | os.PathLike, law: Law | None = None) -> Fit:
             name otherwise).
 
     Raises:
-        DataError: the file is missing or not a scalefit fit.
+        DataError: the file is missing or not a scalefit fit, or its draws file is missing.
         ValueError: the law is unknown (pass ``law=``) or its parameters do not match.
     """
-    path = Path(path)
-    try:
-        d = json.loads(path.read_text())
-        name, params = d["law"], {k: float(v) for k, v in d["params"].items()}
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file.") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise DataError(f"{path} is not a scalefit fit ({err}).") from None
-    if law is None:
-        try:
-            law = get_law(name)
-        except ValueError:
-            raise ValueError(f"{path} holds a fit of law {name!r}, which scalefit does not "
-                             "know: pass the Law you fitted, load(path, law=my_law).") from None
-    if set(law.param_names) != set(params):
-        raise ValueError(f"{path} has parameters {sorted(params)}, but law {law.name!r} has "
-                         f"{sorted(law.param_names)}.")
-    dropped = tuple(Dropped(x["line"], x["row"], x["reason"]) for x in d.get("dropped", []))
-    return Fit(law=law, params=params, objective=float(d["objective"]),
-               convergence=Convergence.from_dict(d["convergence"]),
-               residuals=np.asarray(d.get("residuals", []), dtype=np.float64),
-               n_points=int(d["n_points"]), dropped=dropped, notes=tuple(d.get("notes", [])),
-               data=d.get("data", {}), options=d.get("options", {}),
-               version=d.get("scalefit_version", "unknown"))
+    return Fit(**read_fit(Path(path), law))

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from scalefit._options import DEFAULTS
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Fit neural scaling laws to logged training runs; predict loss and compute.")
 
@@ -42,16 +44,24 @@ def fit(
     law: Annotated[str, typer.Option(help="Law name; `scalefit laws` lists them.")] = "chinchilla",
     column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN, e.g. "
                                               "N=model_size. Repeatable.")] = [],  # noqa: B006
-    loss: Annotated[str, typer.Option(help="huber or squared.")] = "huber",
-    delta: Annotated[float, typer.Option(help="Huber delta on log residuals.")] = 1e-3,
+    loss: Annotated[str, typer.Option(help="huber or squared.")] = DEFAULTS.loss,
+    delta: Annotated[float, typer.Option(help="Huber delta on log residuals.")] = DEFAULTS.delta,
     fix: Annotated[list[str], typer.Option(help="Hold a parameter: NAME=VALUE. Repeatable.")] = [],  # noqa: B006
     tie: Annotated[list[str], typer.Option(help="Tie a parameter: NAME=OTHER. Repeatable.")] = [],  # noqa: B006
     weight: Annotated[str | None, typer.Option(help="Column of per-point weights.")] = None,
+    group: Annotated[str | None, typer.Option(help="Column naming each point's run (default: "
+                                              "a column called 'run', if any).")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Refit this many resamples for intervals "
+                                           "and bands (e.g. 4000).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    by: Annotated[str | None, typer.Option(help="Resample 'row' or 'group' (default: group "
+                                           "when there are runs).")] = None,
+    level: Annotated[float, typer.Option(help="Level of bootstrap intervals.")] = 0.95,
     drop_invalid: Annotated[bool, typer.Option(help="Drop rows with NaN, inf or non-positive "
                                                "values (listed) instead of failing.")] = False,
     budget: Annotated[list[float], typer.Option(help="FLOP budget for the compute-optimal "
                                                 "table. Repeatable.")] = [],  # noqa: B006
-    max_steps: Annotated[int, typer.Option(help="Solver steps per start.")] = 500,
+    max_steps: Annotated[int, typer.Option(help="Solver steps per start.")] = DEFAULTS.max_steps,
     out: Annotated[Path | None, typer.Option(help="Also write the fit as JSON.")] = None,
 ) -> None:
     """Fit a law to logged runs; print parameters, convergence and compute-optimal sizes."""
@@ -66,20 +76,23 @@ def fit(
             warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
             result = scalefit.fit(path, law=law, columns=columns or None, loss=loss, delta=delta,
                                   fix=fixed or None, tie=tied or None, weight=weight,
-                                  drop_invalid=drop_invalid, max_steps=max_steps)
+                                  group=group, drop_invalid=drop_invalid, max_steps=max_steps,
+                                  bootstrap=bootstrap, seed=seed, by=by)
+        text = result.report(level)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
-    typer.echo(result.report())
+    typer.echo(text)
     for d in result.dropped:
         where = f"line {d.line}" if d.line is not None else f"row {d.row}"
         typer.echo(f"dropped: {where}: {d.reason}")
     if {"N", "D"} == set(result.law.inputs):
         try:
-            table = result.optimal(list(budget or BUDGETS)).to_frame()
+            table = result.optimal(list(budget or BUDGETS), level=level).to_frame()
         except ValueError as err:
             typer.echo(f"compute-optimal allocation: {err}")
         else:
-            typer.echo("compute-optimal allocation (C = 6ND):")
+            band = f"; {level:.0%} bootstrap bands" if result.resamples is not None else ""
+            typer.echo(f"compute-optimal allocation (C = 6ND{band}):")
             typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if out is not None:
         typer.echo(f"fit written to {result.save(out)}")

@@ -18,10 +18,34 @@ D_MAX = 1e40                 # tokens searched up to in the tokens-to-target que
 
 
 @functools.lru_cache(maxsize=32)
-def _loss_fn(law: Law):
+def _loss_fn(law: Law, draws: bool = False, per_draw: bool = False):
+    """The law's loss, jitted; with ``draws``, mapped over a leading axis of parameter draws
+    (and of the inputs too with ``per_draw``). Keyed on the law's value."""
     import jax
 
-    return jax.jit(law.loss_fn())
+    fn = law.loss_fn()
+    if draws:
+        fn = jax.vmap(fn, in_axes=(0, 0 if per_draw else None, None))
+    return jax.jit(fn)
+
+
+def loss_draws(law: Law, draws: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray],
+               per_draw: bool = False) -> np.ndarray:
+    """Returns the predicted loss under every parameter draw, shape (n_draws, *inputs' shape).
+
+    Args:
+        law: the law.
+        draws: parameter name -> (n_draws,) values.
+        inputs: input arrays (broadcast together); with ``per_draw`` each has a leading
+            n_draws axis of its own.
+    """
+    import jax
+
+    arrays = np.broadcast_arrays(*(np.asarray(inputs[n], np.float64) for n in law.inputs))
+    with jax.enable_x64(True):
+        p = {k: np.asarray(v, np.float64) for k, v in draws.items()}
+        out = _loss_fn(law, True, per_draw)(p, dict(zip(law.inputs, arrays)), {})
+        return np.asarray(out, dtype=np.float64)
 
 
 def predict_loss(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -30,6 +54,9 @@ def predict_loss(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.
     Raises:
         ValueError: an input the law needs is missing, or an input is not positive and finite.
     """
+    if law.context:
+        raise ValueError(f"{law.name} reads context ({', '.join(law.context)}); predict it "
+                         "with its context, not from inputs alone.")
     missing = [n for n in law.inputs if n not in inputs]
     if missing:
         raise ValueError(f"{law.name} needs inputs {', '.join(law.inputs)}; missing "
@@ -39,7 +66,7 @@ def predict_loss(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.
 
     with jax.enable_x64(True):
         p = {k: np.float64(v) for k, v in params.items()}
-        out = _loss_fn(law)(p, dict(zip(law.inputs, arrays)))
+        out = _loss_fn(law)(p, dict(zip(law.inputs, arrays)), {})
         return np.asarray(out, dtype=np.float64)
 
 
@@ -55,19 +82,23 @@ class Allocation:
     N: np.ndarray | float
     D: np.ndarray | float
     loss: np.ndarray | float
+    band: Mapping[str, tuple] | None = None
 
     @property
     def tokens_per_param(self):
         return self.D / self.N
 
     def to_frame(self):
-        """Returns a pandas DataFrame with columns C, N, D, D/N, loss."""
+        """Returns a pandas DataFrame with columns C, N, D, D/N, loss (and, with a bootstrap
+        band, ``<name>_lower`` and ``<name>_upper`` for each of N, D, D/N and loss)."""
         import pandas as pd
 
-        return pd.DataFrame({"C": np.atleast_1d(self.C), "N": np.atleast_1d(self.N),
-                             "D": np.atleast_1d(self.D),
-                             "D/N": np.atleast_1d(self.tokens_per_param),
-                             "loss": np.atleast_1d(self.loss)})
+        out = {"C": np.atleast_1d(self.C), "N": np.atleast_1d(self.N),
+               "D": np.atleast_1d(self.D), "D/N": np.atleast_1d(self.tokens_per_param),
+               "loss": np.atleast_1d(self.loss)}
+        for name, (lower, upper) in (self.band or {}).items():
+            out[f"{name}_lower"], out[f"{name}_upper"] = np.atleast_1d(lower), np.atleast_1d(upper)
+        return pd.DataFrame(out)
 
 
 def _needs_nd(law: Law, what: str) -> None:
@@ -101,7 +132,13 @@ def optimal_allocation(law: Law, params: Mapping[str, float], compute,
     if law.optimal is not None:
         N, D = law.optimal(dict(params), C)
     else:
-        N = _search_n(law, params, np.atleast_1d(C), n_range).reshape(C.shape)
+        lossf = lambda N, D: predict_loss(law, params, {"N": N, "D": D})  # noqa: E731
+        N, edge = _search_n(lossf, np.atleast_1d(C), n_range)
+        if np.any(edge):
+            raise ValueError(f"At C = {np.atleast_1d(C)[edge][0]:.3g} the loss of {law.name} is "
+                             f"lowest at an end of the N range {n_range[0]:.3g}..{n_range[1]:.3g}; "
+                             "pass a wider n_range.")
+        N = N.reshape(C.shape)
         D = C / (6.0 * N)
     loss = predict_loss(law, params, {"N": N, "D": D})
     scalar = np.ndim(compute) == 0
@@ -109,27 +146,50 @@ def optimal_allocation(law: Law, params: Mapping[str, float], compute,
     return Allocation(as_out(C), as_out(N), as_out(D), as_out(loss))
 
 
-def _search_n(law, params, C, n_range):
+def optimal_draws(law: Law, draws: Mapping[str, np.ndarray], compute,
+                  n_range: tuple[float, float] = N_RANGE) -> dict[str, np.ndarray]:
+    """Returns the compute-optimal N, D, D/N and loss under every draw, each (n_draws, n_budgets).
+
+    A draw whose numeric optimum sits on an end of ``n_range`` gives NaN.
+    """
+    _needs_nd(law, "compute-optimal allocation")
+    C = np.atleast_1d(_positive("compute", compute)).ravel()
+    B = len(next(iter(draws.values())))
+    if law.optimal is not None:
+        N, D = law.optimal({k: np.asarray(v)[:, None] for k, v in draws.items()}, C[None, :])
+        N, D = np.broadcast_to(N, (B, len(C))), np.broadcast_to(D, (B, len(C)))
+    else:
+        lossf = lambda N, D: loss_draws(law, draws, {"N": N, "D": D}, per_draw=True)  # noqa: E731
+        cols = [_search_n(lossf, np.full((B, 1), c), n_range) for c in C]
+        N = np.concatenate([np.where(edge, np.nan, n) for n, edge in cols], axis=1)
+        D = C[None, :] / (6.0 * N)
+    loss = loss_draws(law, draws, {"N": N, "D": D}, per_draw=True)
+    return {"N": N, "D": D, "D/N": D / N, "loss": loss}
+
+
+def _search_n(lossf, C, n_range):
+    """Returns log-N-searched optimal N for budgets C (any shape) and where it hit an end.
+
+    ``lossf(N, D)`` broadcasts like its inputs (a leading draw axis included).
+    """
     lo, hi = np.log(n_range[0]), np.log(n_range[1])
     grid = np.linspace(lo, hi, 2001)
-    logn = np.broadcast_to(grid, (len(C), len(grid)))
-    L = predict_loss(law, params, {"N": np.exp(logn), "D": C[:, None] / (6 * np.exp(logn))})
-    k = np.nanargmin(L, axis=1)
-    if np.any((k == 0) | (k == len(grid) - 1)):
-        bad = C[(k == 0) | (k == len(grid) - 1)][0]
-        raise ValueError(f"At C = {bad:.3g} the loss of {law.name} is lowest at an end of the "
-                         f"N range {n_range[0]:.3g}..{n_range[1]:.3g}; pass a wider n_range.")
+    logn = np.broadcast_to(grid, C.shape + grid.shape)
+    L = lossf(np.exp(logn), C[..., None] / (6 * np.exp(logn)))
+    k = np.argmin(np.where(np.isnan(L), np.inf, L), axis=-1)
+    edge = (k == 0) | (k == len(grid) - 1)
+    k = np.clip(k, 1, len(grid) - 2)
     a, b = grid[k - 1], grid[k + 1]
     g = (np.sqrt(5) - 1) / 2
 
     def loss_at(x):
-        return predict_loss(law, params, {"N": np.exp(x), "D": C / (6 * np.exp(x))})
+        return lossf(np.exp(x), C / (6 * np.exp(x)))
 
     for _ in range(80):                     # golden section: bracket shrinks to 1e-16 of its size
         x1, x2 = b - g * (b - a), a + g * (b - a)
         left = loss_at(x1) <= loss_at(x2)
         a, b = np.where(left, a, x1), np.where(left, x2, b)
-    return np.exp(0.5 * (a + b))
+    return np.exp(0.5 * (a + b)), edge
 
 
 def tokens_for_loss(law: Law, params: Mapping[str, float], target, N):
@@ -142,26 +202,70 @@ def tokens_for_loss(law: Law, params: Mapping[str, float], target, N):
             below the law's floor at that N (it is never reached); or L(N, D) = target has no
             solution with D >= 1.
     """
-    if "D" not in law.inputs:
-        raise ValueError(f"{law.name} is a law of {', '.join(law.inputs)}; the tokens query "
-                         "needs a law with a D input.")
-    target, N = np.broadcast_arrays(_positive("target loss", target), _positive("N", N))
+    target, N = _tokens_inputs(law, target, N)
     inputs = {"N": N} if "N" in law.inputs else {}
+    lossf = lambda D: predict_loss(law, params, {**inputs, "D": D})  # noqa: E731
     floor = np.broadcast_to(law.floor(dict(params), N) if law.floor is not None
-                            else predict_loss(law, params, {**inputs, "D": np.full(N.shape, D_MAX)}),
-                            N.shape)
+                            else lossf(np.full(N.shape, D_MAX)), N.shape)
     if np.any(target <= floor):
         i = np.flatnonzero(target.ravel() <= floor.ravel())[0]
         raise ValueError(f"Target loss {target.ravel()[i]:.6g} is at or below {law.name}'s floor "
                          f"{floor.ravel()[i]:.6g} at N = {N.ravel()[i]:.4g}: "
                          "no amount of data reaches it. Raise the target or use a larger N.")
-    lo, hi = np.zeros(N.shape), np.full(N.shape, np.log(D_MAX))
-    if np.any(predict_loss(law, params, {**inputs, "D": np.ones(N.shape)}) < target):
+    if np.any(lossf(np.ones(N.shape)) < target):
         raise ValueError(f"Target loss is above the predicted loss at D = 1 token: "
                          f"{law.name} reaches it with less than one token.")
+    D = _bisect_d(lossf, target)
+    return float(D) if D.ndim == 0 else D
+
+
+def tokens_draws(law: Law, draws: Mapping[str, np.ndarray], target, N) -> np.ndarray:
+    """Returns the tokens to reach ``target`` at N under every draw, (n_draws, *shape).
+
+    inf where a draw's floor is at or above the target (never reached), 1 where it is reached
+    with less than one token.
+    """
+    target, N = _tokens_inputs(law, target, N)
+    B = len(next(iter(draws.values())))
+    shape = (B,) + N.shape
+    inputs = {"N": np.broadcast_to(N, shape)} if "N" in law.inputs else {}
+    lossf = lambda D: loss_draws(law, draws, {**inputs, "D": D}, per_draw=True)  # noqa: E731
+    floor = (law.floor({k: np.asarray(v).reshape((B,) + (1,) * N.ndim) for k, v in draws.items()}, N)
+             if law.floor is not None else lossf(np.full(shape, D_MAX)))
+    never = np.broadcast_to(target, shape) <= np.broadcast_to(floor, shape)
+    D = _bisect_d(lossf, np.broadcast_to(target, shape))
+    D = np.where(never, np.inf, D)
+    return np.where(lossf(np.ones(shape)) < target, 1.0, D)
+
+
+def _tokens_inputs(law: Law, target, N):
+    if "D" not in law.inputs:
+        raise ValueError(f"{law.name} is a law of {', '.join(law.inputs)}; the tokens query "
+                         "needs a law with a D input.")
+    return np.broadcast_arrays(_positive("target loss", target), _positive("N", N))
+
+
+def _bisect_d(lossf, target) -> np.ndarray:
+    """log-D bisection of lossf(D) = target over 1 <= D <= D_MAX (loss falls as D grows)."""
+    lo, hi = np.zeros(target.shape), np.full(target.shape, np.log(D_MAX))
     for _ in range(100):                    # log D bracket of 92 shrinks below 1e-14
         mid = 0.5 * (lo + hi)
-        above = predict_loss(law, params, {**inputs, "D": np.exp(mid)}) > target
+        above = lossf(np.exp(mid)) > target
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    D = np.exp(0.5 * (lo + hi))
-    return float(D) if D.ndim == 0 else D
+    return np.exp(0.5 * (lo + hi))
+
+
+def band(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Returns the central percentile interval (lower, upper) of ``draws`` along axis 0.
+
+    NaN draws (a numeric search that hit its range) are left out.
+
+    Raises:
+        ValueError: ``level`` is not strictly between 0 and 1.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level}.")
+    q = 100 * np.array([(1 - level) / 2, (1 + level) / 2])
+    with np.errstate(invalid="ignore"):
+        lower, upper = np.nanpercentile(np.asarray(draws, np.float64), q, axis=0)
+    return lower, upper

@@ -1,298 +1,327 @@
-"""The one engine that fits any law: fix and tie, screen a start grid, solve the best K.
+"""The one engine that fits any law: screen starts, solve lanes, for a batch of weight vectors.
 
-Nothing here knows a named law: a ``Law`` supplies parameter names, transforms, bounds, a
-grid and log L(params, inputs); the engine minimises sum_i w_i * rho(log L_i - log y_i).
-No I/O, no pandas: inputs are numpy arrays, the answer is a ``CoreResult``.
+Nothing here knows a named law: a ``Spec`` supplies the law, its free, fixed and tied parameters
+and the loss; the engine minimises sum_i w_i * rho(log L_i - log y_i) over a ``Data`` pytree.
+A *lane* is one (start, weight vector) pair: a multi-start fit solves the best ``n_solve``
+screened starts of one weight vector; a bootstrap solves one lane per resample from the optimum;
+backtest masks and per-group sub-fits are weight vectors too. Every lane is independent, so a
+batch gives the same numbers whether it runs on one device or is sharded over several.
+
+The kernels are module-level ``jax.jit`` functions whose static arguments (the spec, chunk sizes)
+compare by value: equal laws and equal shapes share one compilation, and ``compilations()``
+counts how often scalefit traced (compiled) a kernel in this process.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
-import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..laws._spec import Law
-from .objective import LOSSES, point_terms
-from .result import Convergence, CoreResult, Stop
-from .solver import EPS, Settings, grad_tol, held, solve_one
+from .._options import DEFAULTS, Options
+from .data import Data, bucket, pad
+from .objective import _inputs, covariance, evaluate, objective, point_terms, residuals
+from .result import Convergence, CoreResult, Lanes, Stop
+from .solver import Settings, grad_tol, held, solve_one
+from .spec import Spec, grid_search_scale
 
-CHUNK = 16          # starts per vmapped while-loop; chunks run one after another, so a
-                    # slow start holds up only its own chunk (16: 54 ms vs 70 ms at 32)
+CHUNK = 16              # lanes per vmapped while-loop; chunks run one after another, so a slow
+                        # start holds up only its own chunk (16: 54 ms vs 70 ms at 32)
+SCREEN_CELLS = 1 << 21  # starts x points evaluated at once while screening (float32: 8 MiB)
+SCREEN_POINTS = 16384   # screen and solve on an even subsample of at most this many points,
+REFINE = 4              # then solve this many of the best on all points
+LANE_CELLS = 1 << 22    # lanes x points of weights handed to one solve call
 
-
-@dataclass(frozen=True)
-class Spec:
-    """The static shape of a fit: which parameters are free, fixed or tied, and the loss."""
-
-    law: Law
-    free: tuple[str, ...]
-    fixed: tuple[str, ...]
-    tied: tuple[tuple[str, str], ...]      # (name, the free or fixed name it copies)
-    loss: str
-
-    @classmethod
-    def build(cls, law: Law, fix: Mapping[str, float] | None = None,
-              tie: Mapping[str, str] | None = None, loss: str = "huber") -> Spec:
-        """Checks fix/tie against the law and returns the spec.
-
-        Raises:
-            ValueError: an unknown parameter or loss, a tie to itself or in a cycle, a name
-                both fixed and tied, a non-finite fixed value, or no parameter left free.
-        """
-        fix, tie = dict(fix or {}), dict(tie or {})
-        if loss not in LOSSES:
-            raise ValueError(f"Unknown loss {loss!r}; use one of {', '.join(LOSSES)}.")
-        for name in [*fix, *tie, *tie.values()]:
-            law.param(name)
-        both = sorted(set(fix) & set(tie))
-        if both:
-            raise ValueError(f"{both} are both fixed and tied; choose one.")
-        for name, value in fix.items():
-            if not math.isfinite(float(value)) or (law.param(name).log and value <= 0):
-                raise ValueError(f"fix={{{name!r}: {value}}} must be finite"
-                                 + (" and positive (log-scale parameter)." if law.param(name).log else "."))
-        roots = {}
-        for name in tie:
-            root, seen = name, {name}
-            while root in tie:
-                root = tie[root]
-                if root in seen:
-                    raise ValueError(f"tie={tie} has a cycle through {name!r}.")
-                seen.add(root)
-            roots[name] = root
-        free = tuple(n for n in law.param_names if n not in fix and n not in tie)
-        if not free:
-            raise ValueError(f"{law.name}: every parameter is fixed or tied; nothing to fit.")
-        fixed = tuple(n for n in law.param_names if n in fix)
-        return cls(law, free, fixed, tuple((n, roots[n]) for n in law.param_names if n in tie), loss)
-
-    def params(self, u, fixed) -> dict:
-        """Maps a search vector (and fixed values) to every parameter on its natural scale."""
-        out = {}
-        for i, name in enumerate(self.free):
-            out[name] = jnp.exp(u[i]) if self.law.param(name).log else u[i]
-        for j, name in enumerate(self.fixed):
-            out[name] = fixed[j]
-        for name, root in self.tied:
-            out[name] = out[root]
-        return out
-
-    def to_search(self, values: np.ndarray) -> np.ndarray:
-        """Natural-scale values of the free parameters (..., n_free) -> search scale."""
-        values = np.asarray(values, dtype=np.float64)
-        logs = np.array([self.law.param(n).log for n in self.free])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(logs, np.log(np.where(logs, values, 1.0)), values)
-
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Search-scale (lower, upper) bounds of the free parameters."""
-        lo, hi = zip(*(self.law.param(n).search_bounds() for n in self.free))
-        return np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
-
-    def grid(self) -> np.ndarray:
-        """The default starts: the Cartesian product of the free parameters' grids, natural scale."""
-        grids = [self.law.param(n).grid for n in self.free]
-        return np.array(list(itertools.product(*grids)), dtype=np.float64)
+_TRACES: collections.Counter = collections.Counter()
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(spec: Spec, n_solve: int):
-    """Returns the jitted screen-and-solve for this spec; cached so fits share compilations."""
-    log_fn = spec.law.log_fn()
+def compilations() -> dict[str, int]:
+    """Returns how many times each of scalefit's kernels was traced (compiled) in this process.
 
-    def make_objective(fixed, x, logy, w, delta):
-        def residuals(u):
-            return log_fn(spec.params(u, fixed), x) - logy
-
-        def objective(u):
-            return jnp.sum(w * point_terms(residuals(u), delta, spec.loss)[0])
-
-        return residuals, objective
-
-    def run(U, fixed, x, logy, w, delta, lo, hi, settings):
-        residuals, objective = make_objective(fixed, x, logy, w, delta)
-
-        def evaluate(u):
-            r, J = residuals(u), jax.jacfwd(residuals)(u)
-            rho, psi, irls, exact = point_terms(r, delta, spec.loss)
-            wpsi = jax.lax.stop_gradient(w * psi)
-            second = jax.hessian(lambda v: jnp.dot(wpsi, residuals(v)))(u)
-            # f's round-off: each residual carries an error of about eps * |log y|.
-            noise = 8 * EPS * jnp.sum(jnp.abs(w * psi) * (jnp.abs(logy) + jnp.abs(r) + 1.0))
-            return (jnp.sum(w * rho), J.T @ (w * psi), (J * (w * irls)[:, None]).T @ J,
-                    (J * (w * exact)[:, None]).T @ J + second, noise)
-
-        # Screening only ranks the starts, so it runs in float32 (4x faster here); every
-        # solve below is float64. A start that overflows float32 ranks last.
-        f32 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), (fixed, x, logy, w, delta))
-        f0 = jax.vmap(make_objective(*f32)[1])(U.astype(jnp.float32))
-        f0 = jnp.where(jnp.isfinite(f0), f0, jnp.inf)
-        _, idx = jax.lax.top_k(-f0, n_solve)
-        chunk = min(CHUNK, n_solve)
-        n_chunks = -(-n_solve // chunk)
-        idx = jnp.concatenate([idx, jnp.repeat(idx[-1:], n_chunks * chunk - n_solve)])
-        starts = U[idx].reshape(n_chunks, chunk, U.shape[1])
-        solve = jax.vmap(lambda u0: solve_one(evaluate, objective, u0, lo, hi, settings))
-        st = jax.tree.map(lambda a: a.reshape((n_chunks * chunk,) + a.shape[2:])[:n_solve],
-                          jax.lax.map(solve, starts))
-
-        def final(u):
-            f, g, _, He, noise = evaluate(u)
-            gnorm = jnp.max(jnp.abs(jnp.where(held(u, g, lo, hi), 0.0, g)))
-            return f, gnorm, grad_tol(f, He, u, settings), noise
-
-        f, gnorm, gtol, noise = jax.vmap(final)(st.u)
-        return dict(u=st.u, f=f, gnorm=gnorm, gtol=gtol, noise=noise, stop=st.stop,
-                    steps=st.steps, snorm=st.snorm, residuals=jax.vmap(residuals)(st.u))
-
-    return jax.jit(run)
-
-
-@dataclass(frozen=True)
-class Options:
-    """Engine options, checked when built. ``n_solve=None`` solves every start (no screening).
-
-    Raises:
-        ValueError: a non-positive delta, n_solve or max_steps, or a negative tolerance.
+    A fit whose law, options and padded shapes match an earlier one adds nothing here.
     """
-
-    delta: float = 1e-3
-    n_solve: int | None = 32
-    max_steps: int = 500
-    gtol: float = 1e-8
-    xtol: float = 1e-6
-    polish: float = 1e3
-    basin_rtol: float = 1e-6
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.delta) and self.delta > 0):
-            raise ValueError(f"delta must be positive and finite, got {self.delta}.")
-        if self.n_solve is not None and (int(self.n_solve) != self.n_solve or self.n_solve < 1):
-            raise ValueError(f"n_solve must be a positive integer or None (solve all), "
-                             f"got {self.n_solve}.")
-        if int(self.max_steps) != self.max_steps or self.max_steps < 1:
-            raise ValueError(f"max_steps must be a positive integer, got {self.max_steps}.")
-        if not all(v >= 0 for v in (self.gtol, self.xtol, self.polish, self.basin_rtol)):
-            raise ValueError(f"tolerances must be non-negative, got gtol={self.gtol}, "
-                             f"xtol={self.xtol}, polish={self.polish}, basin_rtol={self.basin_rtol}.")
+    return dict(_TRACES)
 
 
-def bucket(n: int) -> int:
-    """Rounds n up to one of 8 sizes per octave (at least 16): nearby sizes share a compilation."""
-    step = 1 << max(n.bit_length() - 4, 0)
-    return max(16, -(-n // step) * step)
+def _settings(options: Options, total_weight: float) -> Settings:
+    return Settings(*(np.float64(v) for v in (options.gtol, 1e-15 * total_weight, options.xtol,
+                                              options.polish)), np.int64(options.max_steps))
 
 
-def _padded(x, y, w):
-    """Pads the points to ``bucket(n)`` with copies of the first point at weight 0."""
-    n = len(y)
-    pad = bucket(n) - n
-    grow = lambda a, fill: np.concatenate([np.asarray(a, np.float64), np.full(pad, fill)])  # noqa: E731
-    return ({k: grow(v, v[0]) for k, v in x.items()}, grow(y, y[0]), grow(w, 0.0))
+def _jax_data(data: Data, dtype=jnp.float64) -> Data:
+    return Data(x={k: jnp.asarray(v, dtype) for k, v in data.x.items()},
+                log_y=jnp.asarray(data.log_y, dtype), weight=jnp.asarray(data.weight, dtype),
+                group=jnp.asarray(data.group, jnp.int32),
+                context={k: jnp.asarray(v, jnp.float64) for k, v in data.context.items()})
 
 
-_CHECKED: set = set()      # (spec, input names) whose law already evaluated cleanly
+@functools.partial(jax.jit, static_argnames=("spec", "k", "chunk"))
+def _screen(spec, U, n_real, data, W, fixed, delta, *, k, chunk):
+    """Indices (B, k) of the k lowest-objective starts for each weight vector (float32)."""
+    _TRACES["screen"] += 1
+    # Screening only ranks the starts, so it runs in float32 (4x faster); every solve is
+    # float64. Context leaves stay as they are. A start that overflows ranks last.
+    f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+    data = data._replace(x={n: f32(v) for n, v in data.x.items()}, log_y=f32(data.log_y))
+    W, fixed, delta = f32(W), f32(fixed), f32(delta)
+
+    def one_chunk(Uc):
+        r = jax.vmap(lambda u: residuals(spec, u, data, fixed))(Uc)
+        rho = point_terms(r, delta, spec.loss)[0]
+        return jnp.einsum("sn,bn->sb", rho, W)
+
+    S, p = U.shape
+    F = jax.lax.map(one_chunk, f32(U).reshape(S // chunk, chunk, p)).reshape(S, -1).T
+    F = jnp.where(jnp.isfinite(F) & (jnp.arange(S) < n_real)[None, :], F, jnp.inf)
+    return jax.lax.top_k(-F, k)[1]
 
 
-def check_law(spec: Spec, x: Mapping[str, np.ndarray], fixed: Mapping[str, float] | None = None,
-              start: np.ndarray | None = None) -> None:
-    """Evaluates the law once on two points at the first start, outside any compilation.
+def _lane(spec, u0, w, data, fixed, delta, lo, hi, settings):
+    ev = functools.partial(evaluate, spec, data=data, w=w, fixed=fixed, delta=delta)
+    obj = functools.partial(objective, spec, data=data, w=w, fixed=fixed, delta=delta)
+    st = solve_one(lambda u: ev(u), lambda u: obj(u), u0, lo, hi, settings)
+    f, g, _, He, noise = ev(st.u)
+    gnorm = jnp.max(jnp.abs(jnp.where(held(st.u, g, lo, hi), 0.0, g)))
+    return dict(u=st.u, f=f, gnorm=gnorm, gtol=grad_tol(f, He, st.u, settings), noise=noise,
+                stop=st.stop, steps=st.steps, snorm=st.snorm)
 
-    A law that passed once for these input names is not evaluated again: the errors caught
-    here (an undeclared input, a wrong shape) come from the law's code, not the values.
+
+def _lanes_local(spec, chunk, U0, WL, data, fixed, delta, lo, hi, settings):
+    L, p = U0.shape
+    one = lambda u0, w: _lane(spec, u0, w, data, fixed, delta, lo, hi, settings)  # noqa: E731
+    out = jax.lax.map(lambda a: jax.vmap(one)(*a),
+                      (U0.reshape(L // chunk, chunk, p), WL.reshape(L // chunk, chunk, -1)))
+    return jax.tree.map(lambda a: a.reshape((L,) + a.shape[2:]), out)
+
+
+def _mesh():
+    """All devices on one axis, ``lanes``: a batch's lanes are split evenly between them."""
+    return jax.make_mesh((jax.device_count(),), ("lanes",))
+
+
+def _lanes_on_devices(a: np.ndarray):
+    """The array on the devices, split along its first (lane) axis when there are several."""
+    if jax.device_count() == 1:
+        return jnp.asarray(a)
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    return jax.device_put(a, NamedSharding(_mesh(), P("lanes")))
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "chunk"))
+def _solve(spec, U0, WL, data, fixed, delta, lo, hi, settings, *, chunk):
+    """Solves every lane (start U0[l] under weights WL[l]); lanes sharded over devices."""
+    _TRACES["solve"] += 1
+    body = functools.partial(_lanes_local, spec, chunk)
+    if jax.device_count() > 1:
+        from jax.sharding import PartitionSpec as P
+
+        body = jax.shard_map(body, mesh=_mesh(), in_specs=(P("lanes"), P("lanes")) + (P(),) * 6,
+                             out_specs=P("lanes"), check_vma=False)
+    return body(U0, WL, data, fixed, delta, lo, hi, settings)
+
+
+@functools.partial(jax.jit, static_argnames=("spec",))
+def _at_optimum(spec, u, data, w, fixed, delta):
+    _TRACES["optimum"] += 1
+    return residuals(spec, u, data, fixed), covariance(spec, u, data, w, fixed, delta)
+
+
+def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarray,
+                WL: np.ndarray, options: Options = DEFAULTS, chunk: int = CHUNK) -> Lanes:
+    """Solves each lane l from search-scale start U0[l] under weights WL[l]; one result per lane.
+
+    Lanes run in blocks of at most ``LANE_CELLS`` weights, each block padded to a multiple of
+    ``chunk`` times the device count (padding repeats lane 0; its results are dropped).
+
+    Args:
+        spec: the law with its free, fixed and tied parameters and the loss.
+        data: the padded data pytree.
+        fixed: values of the fixed parameters, natural scale.
+        U0: (L, n_free) starts on the search scale.
+        WL: (L, n) or (L, n_pad) effective per-point weights of each lane.
+        options: tolerances.
+        chunk: lanes per vmapped while-loop.
+    """
+    U0 = np.asarray(U0, np.float64)
+    L = len(U0)
+    chunk = min(chunk, L)
+    WL = np.asarray(WL, np.float64)
+    if WL.shape[1] < data.n_pad:
+        WL = np.concatenate([WL, np.zeros((L, data.n_pad - WL.shape[1]))], axis=1)
+    unit = chunk * jax.device_count()
+    block = max(unit, (LANE_CELLS // data.n_pad) // unit * unit)
+    size = min(block, -(-L // unit) * unit)
+    lo, hi = spec.bounds()
+    settings = _settings(options, float(np.max(np.sum(WL, axis=1))))
+    parts = []
+    with jax.enable_x64(True):
+        jdata = _jax_data(data)
+        args = (jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64), np.float64(options.delta),
+                jnp.asarray(lo), jnp.asarray(hi), settings)
+        for s in range(0, L, size):
+            m = min(size, L - s)
+            u = np.concatenate([U0[s:s + m], np.repeat(U0[s:s + 1], size - m, axis=0)])
+            w = np.concatenate([WL[s:s + m], np.repeat(WL[s:s + 1], size - m, axis=0)])
+            out = _solve(spec, _lanes_on_devices(u), _lanes_on_devices(w), jdata, *args,
+                         chunk=chunk)
+            parts.append(jax.tree.map(lambda a: np.asarray(a)[:m], out))
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out["f"] = np.where(np.isfinite(out["f"]), out["f"], np.inf)
+    return Lanes(**out)
+
+
+def subsample(data: Data, n: int) -> tuple[Data, np.ndarray, int]:
+    """Returns an even subsample of very large data (every k-th point, weights times k).
+
+    Data of at most ``SCREEN_POINTS`` points come back whole (k = 1). Points are taken in their
+    order, so per-step logs keep every run and the whole span of steps.
+    """
+    if n <= SCREEN_POINTS:
+        return data, np.arange(n), 1
+    k = -(-n // SCREEN_POINTS)
+    idx = np.arange(0, n, k)
+    size = bucket(len(idx))
+    pick = lambda a: pad(np.asarray(a)[idx], size, np.asarray(a)[idx[0]])  # noqa: E731
+    sub = Data(x={name: pick(v) for name, v in data.x.items()}, log_y=pick(data.log_y),
+               weight=pad(data.weight[idx] * k, size, 0.0), group=pick(data.group),
+               context=data.context)
+    return sub, idx, k
+
+
+def screen(spec: Spec, data: Data, fixed: Mapping[str, float], U: np.ndarray, W: np.ndarray,
+           k: int, delta: float) -> np.ndarray:
+    """Returns (B, k) indices of the k best of the search-scale starts U for each weight vector.
+
+    Starts are evaluated in chunks of at most ``SCREEN_CELLS`` start-points, so memory stays
+    flat as data grow; user starts are padded to a bucket size like the data.
+    """
+    S = bucket(len(U))
+    chunk = max(1, min(S, SCREEN_CELLS // data.n_pad))
+    chunk = 1 << (chunk.bit_length() - 1) if chunk < S else S
+    S = -(-S // chunk) * chunk
+    Wp = np.zeros((len(W), data.n_pad))
+    Wp[:, :W.shape[1]] = W
+    with jax.enable_x64(True):
+        idx = _screen(spec, jnp.asarray(pad(U, S, 0.0)), np.int32(len(U)), _jax_data(data),
+                      jnp.asarray(Wp), jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64),
+                      np.float64(delta), k=min(k, S), chunk=chunk)
+    return np.asarray(idx)[:, :min(k, len(U))]
+
+
+def solve(spec: Spec, data: Data, n: int, fixed: Mapping[str, float] | None = None,
+          starts: np.ndarray | None = None, weights: np.ndarray | None = None,
+          options: Options = DEFAULTS) -> list[CoreResult]:
+    """Fits ``spec`` from many starts, once per weight vector; returns each one's best start.
+
+    The starts are screened (objective only, float32), the best ``options.n_solve`` solved in
+    float64. Above ``SCREEN_POINTS`` points, screening and solving run on an even subsample and
+    the best ``REFINE`` solutions of each weight vector are then solved on all points, so time
+    and memory grow linearly with the data.
+
+    Args:
+        spec: the law with its free, fixed and tied parameters and the loss.
+        data: the padded data pytree (``make_data``).
+        n: the number of real (unpadded) points.
+        fixed: values of the fixed parameters, natural scale.
+        starts: (n_starts, n_free) natural-scale starts; default the law's grid.
+        weights: (B, n) effective weights, one fit per row; default one fit with the data's.
+        options: loss settings, screening and tolerances.
+    """
+    fixed = dict(fixed or {})
+    U = grid_search_scale(spec) if starts is None else spec.to_search(starts)
+    W = data.weight[None, :n] if weights is None else np.atleast_2d(np.asarray(weights, float))
+    sub, idx, scale = subsample(data, n)
+    Wsub = W[:, idx] * scale
+    k = len(U) if options.n_solve is None else min(options.n_solve, len(U))
+    pick = np.broadcast_to(np.arange(len(U)), (len(W), k)) if k == len(U) else \
+        screen(spec, sub, fixed, U, Wsub, k, options.delta)
+    lanes = solve_lanes(spec, sub, fixed, U[pick.ravel()], np.repeat(Wsub, k, axis=0), options)
+    parts = [lanes.take(slice(b * k, (b + 1) * k)) for b in range(len(W))]
+    refined = [None] * len(W)
+    if sub is not data:
+        r = min(REFINE, k)
+        best = [part.u[np.argsort(part.f, kind="stable")[:r]] for part in parts]
+        again = solve_lanes(spec, data, fixed, np.concatenate(best), np.repeat(W, r, axis=0),
+                            options)
+        refined = [again.take(slice(b * r, (b + 1) * r)) for b in range(len(W))]
+    return [_result(spec, data, n, fixed, parts[b], refined[b], len(U), W[b], options,
+                    subsample=len(idx) if sub is not data else 0) for b in range(len(W))]
+
+
+def _best(lanes: Lanes) -> int:
+    """The best lane: lowest objective; among those tied within f's round-off, one that
+    converged, then the smallest gradient."""
+    f = lanes.f
+    first = int(np.argmin(f))
+    tied = f <= f[first] + lanes.noise[first]
+    return int(np.lexsort((lanes.gnorm, lanes.stop != Stop.CONVERGED, ~tied))[0])
+
+
+def _result(spec, data, n, fixed, lanes: Lanes, refined: Lanes | None, n_starts, w, options,
+            subsample: int = 0) -> CoreResult:
+    f = lanes.f
+    order = np.argsort(f, kind="stable")
+    basin = int(np.sum(f <= f[order[0]] + options.basin_rtol * abs(f[order[0]])))
+    final = lanes if refined is None else refined
+    best = _best(final)
+    u, fbest = final.u[best], float(final.f[best])
+    lo, hi = spec.bounds()
+    stops = {Stop(s): int(c) for s, c in zip(*np.unique(lanes.stop, return_counts=True))}
+    near = lambda v, b: math.isfinite(b) and abs(v - b) <= 1e-9 * (1 + abs(b))  # noqa: E731
+    at_bound = tuple(n for n, v, a, b in zip(spec.free, u, lo, hi) if near(v, a) or near(v, b))
+    conv = Convergence(
+        stop=Stop(int(final.stop[best])), n_steps=int(final.steps[best]),
+        grad_norm=float(final.gnorm[best]), grad_tol=float(final.gtol[best]),
+        step_norm=float(final.snorm[best]), n_starts=int(n_starts), n_solved=len(f),
+        n_best_basin=basin, stops=stops, at_bound=at_bound, subsample=subsample,
+        n_refined=0 if refined is None else len(refined.f))
+    fixed_values = [fixed[name] for name in spec.fixed]
+    with jax.enable_x64(True):
+        jw = jnp.asarray(pad(np.asarray(w, np.float64), data.n_pad, 0.0))
+        r, cov = _at_optimum(spec, jnp.asarray(u), _jax_data(data), jw,
+                             jnp.asarray(fixed_values, jnp.float64), np.float64(options.delta))
+        params = {k: float(v) for k, v in spec.params(u, fixed_values).items()}
+    cov = np.array(cov)
+    for i, name in enumerate(spec.free):
+        if name in at_bound:                 # a parameter held at a bound has no interval
+            cov[i, :] = cov[:, i] = np.nan
+    cov.setflags(write=False)
+    return CoreResult(params={k: params[k] for k in spec.law.param_names}, objective=fbest,
+                      convergence=conv, residuals=np.asarray(r)[:n], free=spec.free,
+                      objectives=f[order], u=np.asarray(u), covariance=cov)
+
+
+def check_law(spec: Spec, data: Data, fixed: Mapping[str, float] | None = None) -> None:
+    """Traces the law once on the data's shapes (no compilation, no values computed).
+
+    Catches what a law's code gets wrong: a name it reads that is not an input, parameter or
+    context array; an output that is not one value per point.
 
     Raises:
         ValueError: the law's function fails, or does not return one value per point.
     """
-    key = (spec, tuple(sorted(x)))
-    if key in _CHECKED:
-        return
     law = spec.law
-    u = _grid_search_scale(spec)[0] if start is None else spec.to_search(start)
-    two = {k: np.asarray(v[:2], np.float64) for k, v in x.items() if k in law.inputs}
     hint = (f"Check that it reads only its inputs ({', '.join(law.inputs)}) and parameters "
-            f"({', '.join(law.param_names)}) and returns one value per point.")
+            f"({', '.join(law.param_names)})"
+            + (f" and context ({', '.join(law.context)})" if law.context else "")
+            + " and returns one value per point.")
+    fixed = dict(fixed or {})
+    u = np.zeros(len(spec.free))
     try:
         with jax.enable_x64(True):
-            fixed_values = jnp.asarray([dict(fixed or {})[n] for n in spec.fixed], jnp.float64)
-            out = np.asarray(law.log_fn()(spec.params(jnp.asarray(u), fixed_values), two))
+            fixed_values = jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64)
+            out = jax.eval_shape(
+                lambda d: law.log_fn()(spec.params(jnp.asarray(u), fixed_values),
+                                       _inputs(spec, d), d.context), _jax_data(data))
     except Exception as err:  # a user's function can fail in any way; say where it failed
-        raise ValueError(f"law {law.name!r} failed on two points of the data at its first "
-                         f"start ({type(err).__name__}: {err}). {hint}") from None
-    if out.shape != (len(next(iter(two.values()))),):
-        raise ValueError(f"law {law.name!r} returned shape {out.shape} for 2 points. {hint}")
-    _CHECKED.add(key)
-
-
-@functools.lru_cache(maxsize=64)
-def _grid_search_scale(spec: Spec) -> np.ndarray:
-    """The law's default starts on the search scale, built once per spec (read-only)."""
-    U = spec.to_search(spec.grid())
-    U.flags.writeable = False
-    return U
-
-
-def solve(spec: Spec, x: Mapping[str, np.ndarray], y: np.ndarray, w: np.ndarray,
-          fixed: Mapping[str, float] | None = None, starts: np.ndarray | None = None,
-          options: Options = Options()) -> CoreResult:
-    """Fits ``spec`` to (x, y, w) from many starts; returns the best start's result.
-
-    Args:
-        spec: the law with its free, fixed and tied parameters and the loss.
-        x: input arrays by name (float64, same length n).
-        y: observed losses (positive), length n.
-        w: per-point weights (non-negative), length n.
-        fixed: values of the fixed parameters, natural scale.
-        starts: (n_starts, n_free) natural-scale starts; default the law's grid.
-        options: tolerances and screening.
-    """
-    fixed = dict(fixed or {})
-    n = len(y)
-    x, y, w = _padded(x, y, w)
-    U = _grid_search_scale(spec) if starts is None else spec.to_search(starts)
-    lo, hi = spec.bounds()
-    n_solve = U.shape[0] if options.n_solve is None else min(options.n_solve, U.shape[0])
-    settings = Settings(*(np.float64(v) for v in (options.gtol, 1e-15 * float(np.sum(w)),
-                                                   options.xtol, options.polish)),
-                        np.int64(options.max_steps))
-    with jax.enable_x64(True):
-        out = _compiled(spec, n_solve)(
-            jnp.asarray(U), jnp.asarray([fixed[n] for n in spec.fixed], dtype=jnp.float64),
-            {k: jnp.asarray(v, dtype=jnp.float64) for k, v in x.items() if k in spec.law.inputs},
-            jnp.log(jnp.asarray(y, dtype=jnp.float64)), jnp.asarray(w, dtype=jnp.float64),
-            np.float64(options.delta), jnp.asarray(lo), jnp.asarray(hi), settings)
-        out = jax.tree.map(np.asarray, out)
-    out["residuals"] = out["residuals"][:, :n]
-    return _result(spec, fixed, out, U.shape[0], lo, hi, options, settings)
-
-
-def _result(spec, fixed, out, n_starts, lo, hi, options, settings) -> CoreResult:
-    f = np.where(np.isfinite(out["f"]), out["f"], np.inf)
-    order = np.argsort(f, kind="stable")
-    # Starts whose objectives differ by less than f's round-off are tied: among them, prefer
-    # one that converged, then the smallest gradient.
-    tied = f <= f[order[0]] + out["noise"][order[0]]
-    rank = np.lexsort((out["gnorm"], out["stop"] != Stop.CONVERGED, ~tied))
-    best = int(rank[0])
-    u, fbest = out["u"][best], float(f[best])
-    stops = {Stop(s): int(n) for s, n in zip(*np.unique(out["stop"], return_counts=True))}
-    near = lambda v, b: math.isfinite(b) and abs(v - b) <= 1e-9 * (1 + abs(b))  # noqa: E731
-    at_bound = tuple(n for n, v, a, b in zip(spec.free, u, lo, hi) if near(v, a) or near(v, b))
-    conv = Convergence(
-        stop=Stop(int(out["stop"][best])), n_steps=int(out["steps"][best]),
-        grad_norm=float(out["gnorm"][best]),
-        grad_tol=float(out["gtol"][best]),
-        step_norm=float(out["snorm"][best]), n_starts=int(n_starts), n_solved=len(f),
-        n_best_basin=int(np.sum(f <= fbest + options.basin_rtol * abs(fbest))),
-        stops=stops, at_bound=at_bound)
-    with jax.enable_x64(True):
-        params = {k: float(v) for k, v in spec.params(u, [fixed[n] for n in spec.fixed]).items()}
-    params = {n: params[n] for n in spec.law.param_names}
-    return CoreResult(params=params, objective=fbest, convergence=conv,
-                      residuals=out["residuals"][best], free=spec.free, objectives=f[order])
+        raise ValueError(f"law {law.name!r} failed on the data ({type(err).__name__}: {err}). "
+                         f"{hint}") from None
+    if out.shape != (data.n_pad,):
+        raise ValueError(f"law {law.name!r} returned shape {out.shape}, not one value per point "
+                         f"({data.n_pad},). {hint}")

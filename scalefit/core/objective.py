@@ -1,12 +1,21 @@
-"""Robust per-point losses on log residuals: value, first derivative and two curvatures.
+"""The one objective over the data pytree, as module-level pure functions.
 
-For the summed objective f(u) = sum_i w_i * rho(r_i(u)) the solver needs, per point,
-rho(r), rho'(r), an IRLS (Gauss-Newton) curvature rho'(r)/r and the exact rho''(r).
+For f(u) = sum_i w_i * rho(r_i(u)), r_i = log L_pred(theta(u), x_i) - log y_i, the solver needs
+per point rho(r), rho'(r), an IRLS (Gauss-Newton) curvature rho'(r)/r and the exact rho''(r).
+``static`` is a hashable description of the fit (spec and loss): compilations are keyed on it
+by value, never on object identity.
 """
 
+from __future__ import annotations
+
+import jax
 import jax.numpy as jnp
 
-LOSSES = ("huber", "squared")
+from .._options import LOSSES
+
+__all__ = ["LOSSES", "point_terms", "residuals", "objective", "evaluate"]
+
+EPS = float(jnp.finfo(jnp.float64).eps)
 
 
 def point_terms(r, delta, loss: str):
@@ -26,3 +35,49 @@ def point_terms(r, delta, loss: str):
     irls = jnp.where(inner, 1.0, delta / jnp.where(inner, 1.0, a))
     exact = jnp.where(inner, 1.0, 0.0)
     return rho, psi, irls, exact
+
+
+def _inputs(spec, data):
+    x = {k: data.x[k] for k in spec.law.inputs}
+    if spec.law.context:
+        x["group"] = data.group
+    return x
+
+
+def residuals(spec, u, data, fixed):
+    """log L_pred - log y at every point, for search vector u."""
+    return spec.law.log_fn()(spec.params(u, fixed), _inputs(spec, data), data.context) - data.log_y
+
+
+def objective(spec, u, data, w, fixed, delta):
+    """The summed objective sum_i w_i rho(r_i) (never a mean)."""
+    return jnp.sum(w * point_terms(residuals(spec, u, data, fixed), delta, spec.loss)[0])
+
+
+def evaluate(spec, u, data, w, fixed, delta):
+    """Returns (f, gradient, IRLS Hessian, exact Hessian, round-off of f) at u."""
+    res = lambda v: residuals(spec, v, data, fixed)  # noqa: E731
+    r, J = res(u), jax.jacfwd(res)(u)
+    rho, psi, irls, exact = point_terms(r, delta, spec.loss)
+    wpsi = jax.lax.stop_gradient(w * psi)
+    second = jax.hessian(lambda v: jnp.dot(wpsi, res(v)))(u)
+    # f's round-off: each residual carries an error of about eps * |log y|.
+    noise = 8 * EPS * jnp.sum(jnp.abs(w * psi) * (jnp.abs(data.log_y) + jnp.abs(r) + 1.0))
+    return (jnp.sum(w * rho), J.T @ (w * psi), (J * (w * irls)[:, None]).T @ J,
+            (J * (w * exact)[:, None]).T @ J + second, noise)
+
+
+def covariance(spec, u, data, w, fixed, delta):
+    """Returns the sandwich covariance H^-1 (sum_i w_i^2 psi_i^2 g_i g_i^T) H^-1 of u.
+
+    H is the exact Hessian of the objective, g_i the gradient of residual i; NaN where H is not
+    positive definite. For the squared loss this is the heteroskedasticity-robust covariance.
+    """
+    res = lambda v: residuals(spec, v, data, fixed)  # noqa: E731
+    _, _, _, H, _ = evaluate(spec, u, data, w, fixed, delta)
+    r, J = res(u), jax.jacfwd(res)(u)
+    psi = point_terms(r, delta, spec.loss)[1]
+    G = J * (w * psi)[:, None]
+    L = jnp.linalg.cholesky(H)
+    Hinv = jax.scipy.linalg.cho_solve((L, True), jnp.eye(H.shape[0], dtype=H.dtype))
+    return Hinv @ (G.T @ G) @ Hinv

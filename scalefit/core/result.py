@@ -42,6 +42,10 @@ class Convergence:
         n_best_basin: solved starts that ended within basin_rtol of the best objective.
         stops: how every solved start ended.
         at_bound: free parameters sitting on a bound.
+        subsample: 0 when the starts were solved on all points; else the size of the even
+            subsample they were screened and solved on (very large data).
+        n_refined: with a subsample, how many of the best solutions were then solved on all
+            points (``stop``, ``n_steps`` and the gradient describe that final solve).
     """
 
     stop: Stop
@@ -54,6 +58,8 @@ class Convergence:
     n_best_basin: int
     stops: dict[Stop, int] = field(default_factory=dict)
     at_bound: tuple[str, ...] = ()
+    subsample: int = 0
+    n_refined: int = 0
 
     @property
     def ok(self) -> bool:
@@ -66,6 +72,7 @@ class Convergence:
             "grad_tol": self.grad_tol, "step_norm": self.step_norm, "n_starts": self.n_starts,
             "n_solved": self.n_solved, "n_best_basin": self.n_best_basin,
             "stops": {s.name: n for s, n in self.stops.items()}, "at_bound": list(self.at_bound),
+            "subsample": self.subsample, "n_refined": self.n_refined,
         }
 
     @classmethod
@@ -76,7 +83,36 @@ class Convergence:
             n_starts=int(d["n_starts"]), n_solved=int(d["n_solved"]),
             n_best_basin=int(d["n_best_basin"]),
             stops={Stop[k]: int(v) for k, v in d["stops"].items()}, at_bound=tuple(d["at_bound"]),
+            subsample=int(d.get("subsample", 0)), n_refined=int(d.get("n_refined", 0)),
         )
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """Per-lane results of a batch solve (one lane = one start under one weight vector).
+
+    Attributes (arrays with a leading lane axis):
+        u: final search-scale parameters; f: objective (inf where not finite);
+        gnorm, gtol: projected gradient norm and its tolerance; noise: round-off of f;
+        stop: ``Stop`` codes; steps: solver steps; snorm: size of the step still to take.
+    """
+
+    u: np.ndarray
+    f: np.ndarray
+    gnorm: np.ndarray
+    gtol: np.ndarray
+    noise: np.ndarray
+    stop: np.ndarray
+    steps: np.ndarray
+    snorm: np.ndarray
+
+    def take(self, which) -> Lanes:
+        """Returns the lanes selected by an index, slice or mask."""
+        return Lanes(**{k: getattr(self, k)[which] for k in self.__dataclass_fields__})
+
+    @property
+    def converged(self) -> np.ndarray:
+        return self.stop == Stop.CONVERGED
 
 
 @dataclass(frozen=True)
@@ -90,6 +126,9 @@ class CoreResult:
         residuals: log(predicted) - log(observed), per point.
         free: names of the free parameters, in search order.
         objectives: final objective of every solved start, best first.
+        u: the optimum on the search scale (free parameters, log scale for log parameters).
+        covariance: (n_free, n_free) sandwich covariance of ``u`` from the exact Hessian (NaN
+            where the Hessian is not positive definite or a parameter sits on a bound).
     """
 
     params: dict[str, float]
@@ -98,3 +137,5 @@ class CoreResult:
     residuals: np.ndarray
     free: tuple[str, ...]
     objectives: np.ndarray
+    u: np.ndarray
+    covariance: np.ndarray

@@ -21,12 +21,13 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .objective import EPS
 from .result import Stop
 
 LAMBDA_MIN, LAMBDA_MAX = 1e-15, 1e15
 DAMPING = (0.1, 1.0, 10.0)          # LM candidates per iteration, relative to the current lambda
 NEWTON = len(DAMPING) + 1           # index of the exact-Newton candidate
-EPS = jnp.finfo(jnp.float64).eps
+
 
 
 class Settings(NamedTuple):

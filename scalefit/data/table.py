@@ -54,6 +54,8 @@ class Table:
         dropped: every row not fitted, with its reason (a loader's drops first).
         notes: what was derived or filtered, in words.
         columns: the column each name was read from (canonical name -> user's column or formula).
+        group: the integer group (run) of each point, 0..n_groups-1, or None.
+        group_labels: the group column's value for each group code.
     """
 
     inputs: dict[str, np.ndarray]
@@ -63,9 +65,12 @@ class Table:
     dropped: tuple[Dropped, ...] = ()
     notes: tuple[str, ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)
+    group: np.ndarray | None = None
+    group_labels: tuple = ()
 
     def __post_init__(self) -> None:
         arrays = [*self.inputs.values(), self.loss] + ([] if self.weight is None else [self.weight])
+        arrays += [] if self.group is None else [self.group]
         if any(a.ndim != 1 or len(a) != len(self.loss) for a in arrays):
             raise ValueError("Table arrays must be 1-D and all of the same length")
 
@@ -84,6 +89,8 @@ class Table:
                "inputs": {k: span(v) for k, v in self.inputs.items()}, "loss": span(self.loss)}
         if self.weight is not None:
             out["weight"] = span(self.weight)
+        if self.group is not None:
+            out["n_groups"] = len(self.group_labels)
         out["notes"] = list(self.notes)
         out["columns"] = {str(k): str(v) for k, v in self.columns.items()}
         return out
@@ -198,9 +205,10 @@ def _missing(src: _Source, name: str, col: str, needs: str = "") -> DataError:
 
 
 def _plan(src: _Source, inputs: tuple[str, ...], columns: dict[str, str], loss: str,
-          weight: str | None) -> tuple[dict[str, str], dict[str, str]]:
+          weight: str | None, group: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """Which user column feeds each name read, and which inputs are derived (name -> formula)."""
-    known = set(inputs) | {"N", "D", "C", loss} | ({weight} if weight else set())
+    known = set(inputs) | {"N", "D", "C", "run", loss} | ({weight} if weight else set())
+    known |= {group} if group else set()
     unknown = sorted(set(columns) - known)
     if unknown:
         raise DataError(f"columns= maps {', '.join(map(repr, unknown))}, which is not an input "
@@ -224,7 +232,7 @@ def _plan(src: _Source, inputs: tuple[str, ...], columns: dict[str, str], loss: 
                                            f"to derive {name} = {recipes[name][1]}.")
         else:
             raise _missing(src, name, col)
-    for name in (loss, weight):
+    for name in (loss, weight, group):
         if name is not None:
             col = columns.get(name, name)
             if col not in src.frame.columns:
@@ -264,7 +272,7 @@ def _fmt(v: float) -> str:
 
 def _reason(col: str, v: float, sign: str) -> str:
     if np.isnan(v):
-        return f"{col} is nan"
+        return f"{col} is missing" if sign.startswith("present") else f"{col} is nan"
     return f"{col} is {_fmt(v)} (must be {'finite' if np.isinf(v) else sign})"
 
 
@@ -280,6 +288,8 @@ def _check(src: _Source, values: dict[str, tuple[np.ndarray, str]], drop_invalid
     clauses = []
     for col, (v, sign) in values.items():
         ok = np.isfinite(v) & ((v > 0) if sign == "positive" else (v >= 0))
+        if sign == "present":
+            sign = "present (not missing)"
         bad = np.flatnonzero(~ok)
         if not len(bad):
             continue
@@ -289,7 +299,8 @@ def _check(src: _Source, values: dict[str, tuple[np.ndarray, str]], drop_invalid
         shown = ", ".join(f"{src.where(src.label_of(i))}: {_fmt(v[i])}" for i in bad[:_SHOWN])
         more = ", ..." if len(bad) > _SHOWN else ""
         verb = "is" if len(bad) == 1 else "are"
-        clauses.append(f"column {col!r} must be {sign} and finite; {len(bad)} of {n} rows "
+        need = sign if sign.startswith("present") else f"{sign} and finite"
+        clauses.append(f"column {col!r} must be {need}; {len(bad)} of {n} rows "
                        f"{verb} not ({shown}{more})")
     if clauses and not drop_invalid:
         raise DataError(f"{src.label}: {'; '.join(clauses)}. {hint}")
@@ -333,14 +344,16 @@ def read_inputs(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *
                 columns: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
     """Checked float64 input arrays for a prediction: no loss column needed, no row dropped.
 
-    Derives D = C/(6N) or C = 6·N·D like :func:`prepare`.
+    Derives D = C/(6N) or C = 6·N·D like :func:`prepare`. Entries of ``columns`` for anything
+    but inputs (the loss, a weight, a group) are ignored, so a fit's mapping can be reused.
 
     Raises:
         DataError: a missing or non-numeric column, or an input that is not positive and finite.
     """
     src = _open(data)
     inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
-    read, derive = _plan(src, inputs, dict(columns or {}), None, None)
+    columns = {k: v for k, v in (columns or {}).items() if k in {*inputs, "N", "D", "C"}}
+    read, derive = _plan(src, inputs, columns, None, None)
     values = {col: (_numeric(src, col), "positive") for col in read.values()}
     _check(src, values, drop_invalid=False, hint="Predictions need every input positive.")
     x = {name: values[col][0] for name, col in read.items()}
@@ -351,8 +364,8 @@ def read_inputs(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *
 
 def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
             columns: Mapping[str, str] | None = None, loss: str = "loss",
-            weight: str | None = None, drop_invalid: bool = False, n_free: int | None = None,
-            law_name: str | None = None) -> Table:
+            weight: str | None = None, group: str | None = None, drop_invalid: bool = False,
+            n_free: int | None = None, law_name: str | None = None) -> Table:
     """Checked float64 arrays of runs, as a :class:`Table`; the caller's data is left untouched.
 
     Args:
@@ -362,6 +375,8 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
         columns: canonical name -> the user's column, e.g. {"N": "model_size", "loss": "val_loss"}.
         loss: the canonical name of the loss column (mapped through ``columns`` if there).
         weight: the canonical name of a weight column (mapped likewise), or None.
+        group: the column naming the run (group) each point belongs to, any values (mapped
+            likewise); None uses a column named ``run`` when there is one (said in ``notes``).
         drop_invalid: drop rows with a nan, an inf, or a non-positive value (a negative weight)
             and list them in ``Table.dropped``, instead of raising.
         n_free: the law's number of free parameters; the table must have more points.
@@ -380,12 +395,18 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
         raise DataError(f"{src.label} is empty: it has no rows to fit (columns: {cols}).")
     columns = dict(columns or {})
     inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
-    read, derive = _plan(src, inputs, columns, loss, weight)
+    auto_group = group is None and columns.get("run", "run") in src.frame.columns
+    group = "run" if auto_group else group
+    read, derive = _plan(src, inputs, columns, loss, weight, group)
     loss_col = columns.get(loss, loss)
     weight_col = columns.get(weight, weight) if weight is not None else None
     values = {col: (_numeric(src, col), "positive") for col in [*read.values(), loss_col]}
     if weight_col is not None:
         values[weight_col] = (_numeric(src, weight_col), "non-negative")
+    group_col = columns.get(group, group) if group is not None else None
+    codes, labels = (None, ()) if group_col is None else _groups(src, group_col)
+    if codes is not None:
+        values[group_col] = (np.where(codes >= 0, 1.0, np.nan), "present")
     keep, dropped = _check(src, values, drop_invalid)
     dropped = src.dropped + dropped
     _count(src, int(keep.sum()), len(dropped), n_free, law_name)
@@ -402,7 +423,26 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
     used["loss"] = loss_col
     if weight_col is not None:
         used["weight"] = weight_col
+    if codes is not None:
+        used["group"] = group_col
+        codes, kept = np.unique(codes[keep], return_inverse=True)
+        labels, codes = tuple(labels[i] for i in codes), kept.astype(np.int32)
+        codes.setflags(write=False)
+        if auto_group:
+            notes.append(f"points grouped into {len(labels)} runs by column {group_col!r}")
     return Table(inputs={name: _frozen(x[name]) for name in inputs},
                  loss=_frozen(values[loss_col][0][keep]),
                  weight=None if w is None else _frozen(w), source=src.source,
-                 dropped=dropped, notes=tuple(notes), columns=used)
+                 dropped=dropped, notes=tuple(notes), columns=used, group=codes,
+                 group_labels=labels)
+
+
+def _groups(src: _Source, col: str) -> tuple[np.ndarray, tuple]:
+    """Integer codes of a group column (any values; -1 where missing) and the label of each."""
+    s = src.frame[col]
+    if isinstance(s, pd.DataFrame):
+        raise DataError(f"{src.label}: column {col!r} appears {s.shape[1]} times; "
+                        f"rename the copies.")
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    labels = tuple(v.item() if isinstance(v, np.generic) else v for v in uniques)
+    return np.asarray(codes, np.int64), labels

@@ -1,9 +1,25 @@
 """Power law plus constant in one variable: L(x) = E + A * x**(-alpha), x = C, D or N."""
 
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 
 from ._spec import Law, Param, exp_steps
+
+
+@dataclass(frozen=True)
+class _PowerLogLoss:
+    """log(E + A * x**(-alpha)) as a log-sum-exp; equal for equal variables, so
+    ``power_law("steps")`` built twice gives equal laws that share one compilation."""
+
+    variable: str
+
+    def __call__(self, p, x):
+        t1 = jnp.log(p["A"]) - p["alpha"] * jnp.log(x[self.variable])
+        t2 = jnp.log(p["E"]) + jnp.zeros_like(t1)
+        m = jax.lax.stop_gradient(jnp.maximum(t1, t2))
+        return m + jnp.log(jnp.exp(t1 - m) + jnp.exp(t2 - m))
 
 
 def power_law(variable: str, name: str | None = None) -> Law:
@@ -13,13 +29,6 @@ def power_law(variable: str, name: str | None = None) -> Law:
         variable: input column, e.g. ``"C"`` (compute), ``"D"`` (tokens) or ``"N"`` (parameters).
         name: law name; defaults to ``"power_<variable>"``.
     """
-
-    def log_loss(p, x):
-        t1 = jnp.log(p["A"]) - p["alpha"] * jnp.log(x[variable])
-        t2 = jnp.log(p["E"]) + jnp.zeros_like(t1)
-        m = jax.lax.stop_gradient(jnp.maximum(t1, t2))
-        return m + jnp.log(jnp.exp(t1 - m) + jnp.exp(t2 - m))
-
     return Law(
         name=name or f"power_{variable}",
         inputs=(variable,),
@@ -28,7 +37,7 @@ def power_law(variable: str, name: str | None = None) -> Law:
             Param("A", log=True, grid=exp_steps(0, 40, 5)),
             Param("alpha", grid=(0, 0.1, 0.25, 0.5, 1, 2)),
         ),
-        log_loss=log_loss,
+        log_loss=_PowerLogLoss(variable),
         reference=f"power law plus constant in {variable} (laws.md section 4)",
     )
 

@@ -86,12 +86,21 @@ class Law:
     to scalars on their natural scale and ``x`` maps input names to arrays. ``log_loss`` is
     preferred for sums of power laws (write it as a log-sum-exp); the core fits log residuals.
 
+    A law that reads arrays belonging to the whole dataset or to a run (a learning-rate
+    schedule, say) names them in ``context``; its function is then ``f(p, x, context)``, where
+    ``context`` maps those names to arrays (never padded, never cast to float32) and ``x`` also
+    holds ``group``, the integer run index of each point, to index per-run context rows.
+
+    Two laws are equal when their name, inputs, parameters, context and function objects are:
+    equal laws share one compilation, however often they are built.
+
     Args:
         name: short name used in the registry, reports and saved fits.
         inputs: the input columns the law reads, e.g. ``("N", "D")``.
         params: the parameters, in the order the law is usually written.
         loss / log_loss: the law itself.
         reference: where the law comes from.
+        context: names of the context arrays the law reads (default none).
         optimal: optional closed form ``(params, C) -> (N, D)`` for compute-optimal allocation
             under C = 6ND; ``predict`` searches numerically when absent.
         floor: optional closed form ``(params, N) -> L`` of the loss as D grows without bound;
@@ -104,6 +113,7 @@ class Law:
     loss: Callable | None = None
     log_loss: Callable | None = None
     reference: str = ""
+    context: tuple[str, ...] = ()
     optimal: Callable | None = field(default=None, compare=False)
     floor: Callable | None = field(default=None, compare=False)
 
@@ -112,6 +122,7 @@ class Law:
             raise ValueError(f"Law name must be a non-empty string, got {self.name!r}.")
         object.__setattr__(self, "inputs", tuple(self.inputs))
         object.__setattr__(self, "params", tuple(self.params))
+        object.__setattr__(self, "context", tuple(self.context))
         where = f"Law {self.name!r}"
         if not self.inputs:
             raise ValueError(f"{where}: declare at least one input, e.g. inputs=('N', 'D').")
@@ -127,6 +138,12 @@ class Law:
             raise ValueError(f"{where}: {sorted(clash)} are both inputs and parameters.")
         if (self.loss is None) == (self.log_loss is None):
             raise ValueError(f"{where}: give exactly one of loss= or log_loss=.")
+        for name in self.context:
+            _check_name(f"{where}: context", name)
+        clash = set(self.context) & (set(names) | set(self.inputs) | {"group"})
+        if clash:
+            raise ValueError(f"{where}: context names {sorted(clash)} clash with an input, a "
+                             "parameter or 'group'.")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -140,20 +157,21 @@ class Law:
         raise ValueError(f"{self.name} has no parameter {name!r}; its parameters: "
                          f"{', '.join(self.param_names)}.")
 
+    def _call(self, fn: Callable, p, x, context):
+        return fn(p, x, context) if self.context else fn(p, x)
+
     def log_fn(self) -> Callable:
-        """Returns log L as a function of (params, inputs), whichever form the law gave."""
-        if self.log_loss is not None:
-            return self.log_loss
+        """Returns log L as a function of (params, inputs, context), whichever form the law gave."""
         import jax.numpy as jnp
 
-        loss = self.loss
-        return lambda p, x: jnp.log(loss(p, x))
+        if self.log_loss is not None:
+            return lambda p, x, c: self._call(self.log_loss, p, x, c)
+        return lambda p, x, c: jnp.log(self._call(self.loss, p, x, c))
 
     def loss_fn(self) -> Callable:
-        """Returns L as a function of (params, inputs), whichever form the law gave."""
-        if self.loss is not None:
-            return self.loss
+        """Returns L as a function of (params, inputs, context), whichever form the law gave."""
         import jax.numpy as jnp
 
-        log_loss = self.log_loss
-        return lambda p, x: jnp.exp(log_loss(p, x))
+        if self.loss is not None:
+            return lambda p, x, c: self._call(self.loss, p, x, c)
+        return lambda p, x, c: jnp.exp(self._call(self.log_loss, p, x, c))

@@ -1,0 +1,169 @@
+"""A fit on disk: readable JSON, and the bootstrap draws in a ``.npz`` beside it.
+
+The JSON holds the law's name, parameters, standard errors, correlations, convergence, options,
+data summary and residuals; the draws (n x n_params float64) go to ``<stem>.bootstrap.npz`` and
+load back bit for bit, so intervals computed after loading are identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .core.result import Convergence
+from .data import Dropped
+from .errors import DataError
+from .laws import Law, get_law
+
+
+@dataclass(frozen=True, eq=False)
+class Bootstrap:
+    """The bootstrap refits of a fit.
+
+    Attributes:
+        n: resamples drawn.
+        seed: the resampling seed.
+        by: ``"row"`` (points resampled) or ``"group"`` (whole runs resampled).
+        n_units: rows or groups each resample draws.
+        params: (n, n_params) natural-scale parameters of every refit, in law order (read-only).
+        converged: (n,) whether each refit converged; intervals use only those.
+    """
+
+    n: int
+    seed: int
+    by: str
+    n_units: int
+    params: np.ndarray
+    converged: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("params", "converged"):
+            a = np.array(getattr(self, name))
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+
+    @property
+    def n_converged(self) -> int:
+        return int(np.sum(self.converged))
+
+    def draws(self, names) -> dict[str, np.ndarray]:
+        """Returns name -> the converged refits' values."""
+        kept = self.params[self.converged]
+        return {name: kept[:, i] for i, name in enumerate(names)}
+
+    def describe(self) -> str:
+        unit = "rows" if self.by == "row" else "runs (whole groups)"
+        return (f"{self.n} resamples of {self.n_units} {unit}, seed {self.seed}; "
+                f"{self.n_converged} of {self.n} refits converged and are used")
+
+
+def _thaw(value):
+    if isinstance(value, Mapping):
+        return {str(k): _thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_thaw(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _jsonable(v):
+    return v.item() if isinstance(v, np.generic) else v if isinstance(v, (int, float, str)) else str(v)
+
+
+def sidecar(path: Path) -> Path:
+    """The draws file that goes with a saved fit: ``fit.json`` -> ``fit.bootstrap.npz``."""
+    return path.with_name(path.stem + ".bootstrap.npz")
+
+
+def fit_to_dict(fit) -> dict:
+    """Everything needed to rebuild ``fit`` except the draws, as JSON-ready values."""
+    out = {
+        "scalefit_version": fit.version, "law": fit.law.name,
+        "law_reference": fit.law.reference, "params": _thaw(fit.params),
+        "stderr": _thaw(fit.stderr), "free": list(fit.free),
+        "covariance": None if fit.covariance is None else fit.covariance.tolist(),
+        "objective": fit.objective, "convergence": fit.convergence.to_dict(),
+        "n_points": fit.n_points, "options": _thaw(fit.options), "data": _thaw(fit.data),
+        "notes": list(fit.notes),
+        "dropped": [{"line": d.line, "row": _jsonable(d.row), "reason": d.reason}
+                    for d in fit.dropped],
+        "residuals": [float(r) for r in fit.residuals],
+    }
+    b = fit.resamples
+    if b is not None:
+        out["bootstrap"] = {"n": b.n, "seed": b.seed, "by": b.by, "n_units": b.n_units,
+                            "n_converged": b.n_converged, "draws": None}
+    return out
+
+
+def _write(path: Path, write) -> None:
+    """Writes through a temporary file and a rename, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_fit(fit, path: Path) -> Path:
+    """Saves ``fit`` to ``path`` (and its draws beside it); returns the path."""
+    d = fit_to_dict(fit)
+    if fit.resamples is not None:
+        draws = sidecar(path)
+        d["bootstrap"]["draws"] = draws.name
+
+        def npz(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, params=fit.resamples.params, converged=fit.resamples.converged)
+
+        _write(draws, npz)
+    _write(path, lambda tmp: tmp.write_text(json.dumps(d, indent=2, allow_nan=True) + "\n"))
+    return path
+
+
+def read_fit(path: Path, law: Law | None) -> dict:
+    """The keyword arguments of ``Fit`` rebuilt from a saved file."""
+    try:
+        d = json.loads(path.read_text())
+        name, params = d["law"], {k: float(v) for k, v in d["params"].items()}
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file.") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise DataError(f"{path} is not a scalefit fit ({err}).") from None
+    if law is None:
+        try:
+            law = get_law(name)
+        except ValueError:
+            raise ValueError(f"{path} holds a fit of law {name!r}, which scalefit does not "
+                             "know: pass the Law you fitted, load(path, law=my_law).") from None
+    if set(law.param_names) != set(params):
+        raise ValueError(f"{path} has parameters {sorted(params)}, but law {law.name!r} has "
+                         f"{sorted(law.param_names)}.")
+    dropped = tuple(Dropped(x["line"], x["row"], x["reason"]) for x in d.get("dropped", []))
+    cov = d.get("covariance")
+    out = dict(law=law, params={n: params[n] for n in law.param_names},
+               objective=float(d["objective"]),
+               convergence=Convergence.from_dict(d["convergence"]),
+               residuals=np.asarray(d.get("residuals", []), dtype=np.float64),
+               n_points=int(d["n_points"]), dropped=dropped, notes=tuple(d.get("notes", [])),
+               data=d.get("data", {}), options=d.get("options", {}),
+               free=tuple(d.get("free", ())),
+               covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
+               version=d.get("scalefit_version", "unknown"))
+    b = d.get("bootstrap")
+    if b:
+        draws = path.with_name(b["draws"])
+        try:
+            with np.load(draws) as z:
+                params_, converged = z["params"], z["converged"]
+        except (OSError, KeyError, ValueError) as err:
+            raise DataError(f"{path} has bootstrap draws in {draws}, which cannot be read "
+                            f"({err}); keep the two files together.") from None
+        out["resamples"] = Bootstrap(n=int(b["n"]), seed=int(b["seed"]), by=b["by"],
+                                     n_units=int(b["n_units"]), params=params_,
+                                     converged=converged)
+    return out
