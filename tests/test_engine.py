@@ -1,0 +1,151 @@
+"""The engine on small problems: batched weights, compilations keyed on value, large data,
+context leaves, and the immutable Fit."""
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalefit
+from scalefit import Law, Param
+from scalefit.core import Spec, compilations, make_data, solve
+
+TRUTH = {"E": 1.5, "A": 40.0, "alpha": 0.3}
+
+
+def power_points(n=40, seed=0, noise=0.01):
+    rng = np.random.default_rng(seed)
+    steps = np.geomspace(1e2, 1e5, n)
+    loss = (TRUTH["E"] + TRUTH["A"] * steps ** -TRUTH["alpha"]) * np.exp(rng.normal(0, noise, n))
+    return pd.DataFrame({"steps": steps, "loss": loss})
+
+
+def test_an_equal_law_built_twice_does_not_recompile():
+    runs = power_points()
+    scalefit.fit(runs, law=scalefit.laws.power_law("steps"))
+    before = compilations()
+    fit = scalefit.fit(runs, law=scalefit.laws.power_law("steps"))      # built afresh
+    assert compilations() == before
+    assert fit.convergence.ok
+    assert scalefit.laws.power_law("steps") == scalefit.laws.power_law("steps")
+
+
+def test_user_starts_in_one_bucket_share_a_compilation():
+    runs = power_points()
+    law = scalefit.laws.power_law("steps")
+    starts = [{"E": 1.0 + 0.1 * i, "A": 30.0, "alpha": 0.2} for i in range(5)]
+    scalefit.fit(runs, law=law, start=starts[:3], n_solve=2)
+    before = compilations()
+    fit = scalefit.fit(runs, law=law, start=starts, n_solve=2)          # 3 and 5 pad to 16
+    assert compilations() == before
+    assert fit.convergence.n_starts == 5 and fit.convergence.n_solved == 2
+
+
+def test_a_batch_of_weight_vectors_gives_each_vectors_own_fit():
+    """Backtest masks and sub-fits are weight vectors: one call, the same answers as apart."""
+    runs = power_points(n=48)
+    law = scalefit.laws.power_law("steps")
+    spec = Spec.build(law)
+    data = make_data({"steps": runs["steps"].to_numpy()}, runs["loss"].to_numpy())
+    W = np.ones((3, len(runs)))
+    W[1, 32:] = 0.0                       # hold out the largest steps
+    W[2, ::2] = 2.0                       # count every other point twice
+    batch = solve(spec, data, len(runs), weights=W)
+    for w, got in zip(W, batch):
+        alone = scalefit.fit(runs.assign(w=w), law=law, weight="w")
+        assert got.objective == pytest.approx(alone.objective, rel=1e-9)
+        for name in law.param_names:
+            assert got.params[name] == pytest.approx(alone.params[name], rel=1e-6)
+    assert batch[1].params != batch[0].params
+
+
+def test_large_data_screen_and_solve_on_a_subsample_then_refine_on_all(monkeypatch):
+    """Above SCREEN_POINTS points the starts run on an even subsample; the best few are then
+    solved on every point, so the answer is the full-data optimum."""
+    import scalefit.core.engine as engine
+
+    runs = power_points(n=300, seed=1)
+    law = scalefit.laws.power_law("steps")
+    whole = scalefit.fit(runs, law=law)
+    monkeypatch.setattr(engine, "SCREEN_POINTS", 64)
+    sub = scalefit.fit(runs, law=law)
+    assert sub.convergence.subsample == 60 and sub.convergence.n_refined == engine.REFINE
+    assert sub.convergence.ok
+    assert sub.objective == pytest.approx(whole.objective, rel=1e-10)
+    assert sub.params == pytest.approx(dict(whole.params), rel=1e-6)
+    assert "on an even subsample of 60 of the 300 points" in sub.report()
+
+
+def test_a_law_reads_context_leaves_and_the_group_of_each_point():
+    """Per-run context (here a per-run offset table) reaches the law untouched."""
+    offsets = np.array([0.0, 0.05, 0.1])
+
+    def log_loss(p, x, ctx):
+        return jnp.log(p["E"] + p["A"] * x["steps"] ** -p["alpha"]) + ctx["offset"][x["group"]]
+
+    law = Law(name="offset_power", inputs=("steps",), context=("offset",), log_loss=log_loss,
+              params=(Param("E", log=True, grid=(1.0, 2.0)), Param("A", log=True, grid=(10.0, 100.0)),
+                      Param("alpha", grid=(0.2, 0.5))))
+    runs = power_points(n=60, noise=0.0)
+    group = np.repeat([0, 1, 2], 20)
+    y = runs["loss"].to_numpy() * np.exp(offsets[group])
+    data = make_data({"steps": runs["steps"].to_numpy()}, y, group=group,
+                     context={"offset": offsets})
+    spec = Spec.build(law)
+    got = solve(spec, data, len(y))[0]
+    assert got.convergence.ok
+    assert got.params == pytest.approx(TRUTH, rel=1e-6)
+
+
+def test_a_fit_is_immutable(example_fit):
+    with pytest.raises(TypeError):
+        example_fit.params["E"] = 1.0
+    with pytest.raises(TypeError):
+        example_fit.options["delta"] = 0.1
+    with pytest.raises(TypeError):
+        example_fit.data["n_points"] = 1
+    with pytest.raises(ValueError):
+        example_fit.residuals[0] = 0.0
+    with pytest.raises(AttributeError):
+        example_fit.objective = 0.0
+
+
+def test_a_fix_outside_the_parameters_bounds_is_refused(example_path):
+    law = Law(name="bounded", inputs=("N", "D"), loss=lambda p, x: p["E"] + p["A"] / x["N"] ** p["a"],
+              params=(Param("E", log=True), Param("A", log=True), Param("a", lower=0.0, upper=1.0)))
+    with pytest.raises(ValueError, match=r"fix=\{'a': 2.0\} lies outside a's bounds \[0.0, 1.0\]"):
+        scalefit.fit(example_path, law=law, fix={"a": 2.0})
+
+
+def test_predict_remembers_the_column_mapping(example_path):
+    runs = pd.read_csv(example_path).rename(columns={"N": "params", "loss": "val_loss"})
+    fit = scalefit.fit(runs, columns={"N": "params", "loss": "val_loss"}, **_NEAR)
+    np.testing.assert_allclose(fit.predict(runs), fit.predict(runs["params"], runs["D"]), rtol=1e-14)
+    np.testing.assert_allclose(fit.predict(N=runs["params"], D=runs["D"]),
+                               fit.predict(runs["params"], D=runs["D"]), rtol=1e-14)
+    with pytest.raises(ValueError, match="given both by position and by name"):
+        fit.predict(runs["params"], N=runs["params"])
+
+
+_NEAR = {"start": {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}}
+
+
+def test_standard_errors_and_correlations_come_from_the_exact_hessian(example_fit, tmp_path):
+    se = example_fit.stderr
+    assert set(se) == set(example_fit.params) and all(v > 0 for v in se.values())
+    corr = example_fit.correlation
+    assert list(corr.index) == list(example_fit.free)
+    np.testing.assert_allclose(np.diag(corr), 1.0, rtol=1e-12)
+    assert (np.abs(corr.to_numpy()) <= 1 + 1e-12).all()
+    assert "± " in example_fit.report()
+    loaded = scalefit.load(example_fit.save(tmp_path / "fit.json"))
+    assert dict(loaded.stderr) == dict(se)
+
+
+def test_options_have_one_home():
+    from scalefit import Options
+
+    assert Options().delta == 1e-3 and Options().n_solve == 32
+    with pytest.raises(ValueError, match="Unknown loss"):
+        Options(loss="l1")
+    assert Options.from_dict(Options(delta=0.01).to_dict()) == Options(delta=0.01)
