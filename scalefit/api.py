@@ -84,7 +84,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     problem = _Problem(spec, make_data(table.inputs, table.loss, table.weight, table.group),
                        table.n_points, fix, options,
                        0 if table.group is None else len(table.group_labels))
-    check_law(spec, problem.data, fix)
+    check_law(spec, problem.data)
     core = solve(spec, problem.data, problem.n, fixed=fix, starts=starts, options=options)[0]
     recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
                 "start": "grid" if start is None else f"{len(starts)} given",

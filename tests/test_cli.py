@@ -37,6 +37,25 @@ def test_fix_tie_and_column_options(example_path, tmp_path):
     assert "(tied to alpha)" in result.output
 
 
+def test_bootstrap_prints_intervals_and_bands_and_saves_the_draws(example_path, tmp_path):
+    import pandas as pd
+
+    runs = pd.read_csv(example_path).assign(model=lambda d: d["N"].rank(method="dense"))
+    path = tmp_path / "runs.csv"
+    runs.to_csv(path, index=False)
+    out = tmp_path / "fit.json"
+    result = runner.invoke(app, ["fit", str(path), "--group", "model", "--bootstrap", "64",
+                                 "--level", "0.9", "--budget", "1e21", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    n_runs = runs["model"].nunique()
+    assert f"64 resamples of {n_runs} runs (whole groups), seed 0" in result.output
+    assert "90% bootstrap interval" in result.output and "N_lower" in result.output
+    assert (tmp_path / "fit.bootstrap.npz").is_file()
+    assert json.loads(out.read_text())["bootstrap"]["by"] == "group"
+    rows = runner.invoke(app, ["fit", str(path), "--bootstrap", "16", "--by", "row"])
+    assert rows.exit_code == 0 and "16 resamples of 96 rows" in rows.output
+
+
 def test_bad_input_exits_2_with_one_line(tmp_path):
     bad = tmp_path / "runs.csv"
     bad.write_text("N,D,loss\n1e8,1e9,3.0\n1e8,1e10,nan\n")
@@ -46,6 +65,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
         (["fit", str(bad), "--law", "chinchila"], "Did you mean 'chinchilla'?"),
         (["fit", str(bad), "--fix", "E"], "--fix takes NAME=VALUE"),
         (["fit", str(bad), "--fix", "E=abc"], "is not a number"),
+        (["fit", str(bad), "--group", "run"], "no column 'run'"),
     ]:
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)

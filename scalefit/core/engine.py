@@ -297,31 +297,42 @@ def _result(spec, data, n, fixed, lanes: Lanes, refined: Lanes | None, n_starts,
                       objectives=f[order], u=np.asarray(u), covariance=cov)
 
 
-def check_law(spec: Spec, data: Data, fixed: Mapping[str, float] | None = None) -> None:
+def check_law(spec: Spec, data: Data) -> None:
     """Traces the law once on the data's shapes (no compilation, no values computed).
 
     Catches what a law's code gets wrong: a name it reads that is not an input, parameter or
-    context array; an output that is not one value per point.
+    context array; an output that is not one value per point. The outcome depends only on the
+    spec and the shapes, so a passing check is remembered for them (a bounded cache keyed on
+    their values).
 
     Raises:
         ValueError: the law's function fails, or does not return one value per point.
     """
+    shapes = lambda d: tuple((k, np.shape(v)) for k, v in sorted(d.items()))  # noqa: E731
+    _check_shapes(spec, shapes(data.x), shapes(data.context), data.n_pad)
+
+
+@functools.lru_cache(maxsize=256)
+def _check_shapes(spec: Spec, x_shapes: tuple, context_shapes: tuple, n_pad: int) -> None:
     law = spec.law
     hint = (f"Check that it reads only its inputs ({', '.join(law.inputs)}) and parameters "
             f"({', '.join(law.param_names)})"
             + (f" and context ({', '.join(law.context)})" if law.context else "")
             + " and returns one value per point.")
-    fixed = dict(fixed or {})
+    f64 = lambda shapes: {k: jax.ShapeDtypeStruct(s, jnp.float64) for k, s in shapes}  # noqa: E731
+    data = Data(x=f64(x_shapes), log_y=jax.ShapeDtypeStruct((n_pad,), jnp.float64),
+                weight=jax.ShapeDtypeStruct((n_pad,), jnp.float64),
+                group=jax.ShapeDtypeStruct((n_pad,), jnp.int32), context=f64(context_shapes))
     u = np.zeros(len(spec.free))
     try:
         with jax.enable_x64(True):
-            fixed_values = jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64)
+            fixed_values = jnp.zeros(len(spec.fixed), jnp.float64)
             out = jax.eval_shape(
                 lambda d: law.log_fn()(spec.params(jnp.asarray(u), fixed_values),
-                                       _inputs(spec, d), d.context), _jax_data(data))
+                                       _inputs(spec, d), d.context), data)
     except Exception as err:  # a user's function can fail in any way; say where it failed
         raise ValueError(f"law {law.name!r} failed on the data ({type(err).__name__}: {err}). "
                          f"{hint}") from None
-    if out.shape != (data.n_pad,):
+    if out.shape != (n_pad,):
         raise ValueError(f"law {law.name!r} returned shape {out.shape}, not one value per point "
-                         f"({data.n_pad},). {hint}")
+                         f"({n_pad},). {hint}")
