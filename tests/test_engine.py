@@ -33,12 +33,15 @@ def test_an_equal_law_built_twice_does_not_recompile():
 def test_user_starts_in_one_bucket_share_a_compilation():
     runs = power_points()
     law = scalefit.laws.power_law("steps")
-    starts = [{"E": 1.0 + 0.1 * i, "A": 30.0, "alpha": 0.2} for i in range(5)]
-    scalefit.fit(runs, law=law, start=starts[:3], n_solve=2)
+    from scalefit.core.engine import lane_bucket
+
+    assert [lane_bucket(n) for n in (1, 3, 5, 8, 17, 32, 4000)] == [1, 4, 8, 8, 18, 32, 4096]
+    starts = [{"E": 1.0 + 0.1 * i, "A": 30.0, "alpha": 0.2} for i in range(7)]
+    scalefit.fit(runs, law=law, start=starts[:5])
     before = compilations()
-    fit = scalefit.fit(runs, law=law, start=starts, n_solve=2)          # 3 and 5 pad to 16
+    fit = scalefit.fit(runs, law=law, start=starts)          # 5 and 7 starts: both 8 lanes
     assert compilations() == before
-    assert fit.convergence.n_starts == 5 and fit.convergence.n_solved == 2
+    assert fit.convergence.n_starts == 7 and fit.convergence.n_solved == 7
 
 
 def test_a_batch_of_weight_vectors_gives_each_vectors_own_fit():

@@ -132,12 +132,18 @@ def _at_optimum(spec, u, data, w, fixed, delta):
     return residuals(spec, u, data, fixed), covariance(spec, u, data, w, fixed, delta)
 
 
+def lane_bucket(n: int) -> int:
+    """Rounds a lane count up to a power of two up to 16, then to ``bucket(n)``."""
+    return 1 << (n - 1).bit_length() if n <= 16 else bucket(n)
+
+
 def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarray,
                 WL: np.ndarray, options: Options = DEFAULTS, chunk: int = CHUNK) -> Lanes:
     """Solves each lane l from search-scale start U0[l] under weights WL[l]; one result per lane.
 
-    Lanes run in blocks of at most ``LANE_CELLS`` weights, each block padded to a multiple of
-    ``chunk`` times the device count (padding repeats lane 0; its results are dropped).
+    The lane count is padded to ``lane_bucket(L)`` (so nearby counts share a compilation) and
+    lanes run in blocks of at most ``LANE_CELLS`` weights, each a multiple of ``chunk`` times
+    the device count; padding repeats a block's first lane and its results are dropped.
 
     Args:
         spec: the law with its free, fixed and tied parameters and the loss.
@@ -150,13 +156,14 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
     """
     U0 = np.asarray(U0, np.float64)
     L = len(U0)
-    chunk = min(chunk, L)
+    lanes = lane_bucket(L)
+    chunk = min(chunk, lanes)
     WL = np.asarray(WL, np.float64)
     if WL.shape[1] < data.n_pad:
         WL = np.concatenate([WL, np.zeros((L, data.n_pad - WL.shape[1]))], axis=1)
     unit = chunk * jax.device_count()
     block = max(unit, (LANE_CELLS // data.n_pad) // unit * unit)
-    size = min(block, -(-L // unit) * unit)
+    size = min(block, -(-lanes // unit) * unit)
     lo, hi = spec.bounds()
     settings = _settings(options, float(np.max(np.sum(WL, axis=1))))
     parts = []
