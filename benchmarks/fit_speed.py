@@ -1,6 +1,6 @@
 """Speed benchmark: scalefit's Chinchilla fit against two scipy references.
 
-Problem (docs: laws.md section 1, solvers.md): Chinchilla Approach 3 on Epoch AI's points
+Problem (Hoffmann et al. 2022; Besiroglu et al. 2024): Chinchilla Approach 3 on Epoch AI's points
 (245 rows, the 5 highest losses dropped -> 240), solved in (a, b, e, alpha, beta):
 
     f = sum_i Huber_delta( LSE(a - alpha log N_i, b - beta log D_i, e) - log L_i ),  delta = 1e-3
@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 
 # Single-threaded BLAS before numpy is imported: multi-threaded OpenBLAS on small problems is 20-90x
-# slower on the 2-core machines this was measured on (solvers.md).
+# slower on the 2-core machines this was measured on.
 for _var in (
     "OPENBLAS_NUM_THREADS",
     "OMP_NUM_THREADS",

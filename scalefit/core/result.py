@@ -16,6 +16,12 @@ class Stop(enum.IntEnum):
     NONFINITE = 2
     STALLED = 3
 
+    def __str__(self) -> str:
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        return format(self.name, spec)
+
     @property
     def message(self) -> str:
         return {

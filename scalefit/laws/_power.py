@@ -38,7 +38,7 @@ def power_law(variable: str, name: str | None = None) -> Law:
             Param("alpha", grid=(0, 0.1, 0.25, 0.5, 1, 2)),
         ),
         log_loss=_PowerLogLoss(variable),
-        reference=f"power law plus constant in {variable} (laws.md section 4)",
+        reference=f"power law plus constant in {variable}: L = E + A * {variable}**(-alpha)",
     )
 
 
