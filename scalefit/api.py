@@ -22,7 +22,7 @@ from . import predict as _predict
 from ._options import DEFAULTS, Options
 from ._saved import Bootstrap, read_fit, write_fit
 from ._version import __version__
-from .core import Convergence, Spec, check_law, make_data, solve
+from .core import Convergence, Spec, Stop, check_law, make_data, solve
 from .core.resample import bootstrap as _resample
 from .data import Dropped, prepare, read_inputs
 from .errors import ConvergenceWarning, FitError
@@ -31,6 +31,7 @@ from .laws import Law, get_law
 __all__ = ["fit", "load", "Fit", "Bootstrap"]
 
 LEVEL = 0.95            # default interval level
+FAILED_REFITS = 0.01    # warn when more than this share of bootstrap refits did not converge
 
 
 def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *,
@@ -242,7 +243,8 @@ class Fit:
         Each resample draws the fitted rows (``by="row"``) or whole runs (``by="group"``, the
         default when the fit has a group column) with replacement and is refitted from this
         fit's optimum, all in one compiled call. The same seed gives bit-identical draws.
-        Refits that did not converge are kept in ``resamples`` but left out of every interval.
+        Refits that did not converge are kept in ``resamples`` but left out of every interval;
+        when more than 1% did not, a ``ConvergenceWarning`` says how many and why.
 
         Raises:
             ValueError: n below 2, an unknown ``by``, ``by="group"`` without groups.
@@ -268,6 +270,14 @@ class Fit:
                         int(seed), units, n_units, problem.options)
         boot = Bootstrap(n=int(n), seed=int(seed), by=by, n_units=n_units, params=res.params,
                          converged=res.converged)
+        failed = boot.n - boot.n_converged
+        if failed > FAILED_REFITS * boot.n:
+            stops = ", ".join(f"{c} {Stop(s).name}" for s, c in
+                              zip(*np.unique(res.stop[~res.converged], return_counts=True)))
+            warnings.warn(f"{failed} of {boot.n} bootstrap refits did not converge ({stops}); "
+                          f"intervals use the {boot.n_converged} that did and leave out the "
+                          "resamples the law fits worst, so they may be too narrow.",
+                          ConvergenceWarning, stacklevel=2)
         return dataclasses.replace(self, resamples=boot)
 
     def _draws(self) -> dict[str, np.ndarray]:

@@ -144,3 +144,17 @@ def test_bootstrap_from_fit_and_from_the_method_agree(example_path, example_fit)
     direct = scalefit.fit(example_path, bootstrap=32, seed=1)
     later = example_fit.bootstrap(n=32, seed=1)
     np.testing.assert_array_equal(direct.resamples.params, later.resamples.params)
+
+
+def test_refits_that_do_not_converge_are_counted_left_out_and_warned_about(example_path):
+    """With three runs, a resample that draws one run twice sees fewer sizes than the law
+    needs: such refits wander off and do not converge. They are kept, counted, and excluded."""
+    runs = pd.read_csv(example_path)
+    three = runs[runs["N"].isin(sorted(runs["N"].unique())[::2][:3])].assign(run=lambda d: d["N"])
+    fit = scalefit.fit(three, **SMALL)
+    with pytest.warns(scalefit.ConvergenceWarning, match=r"bootstrap refits did not converge"):
+        boot = fit.bootstrap(n=64, seed=0, by="group")
+    b = boot.resamples
+    assert b.n_converged < b.n
+    assert len(boot.resamples.draws(boot.law.param_names)["E"]) == b.n_converged
+    assert f"{b.n_converged} of 64 refits converged and are used" in boot.report()
