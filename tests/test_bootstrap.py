@@ -158,3 +158,14 @@ def test_refits_that_do_not_converge_are_counted_left_out_and_warned_about(examp
     assert b.n_converged < b.n
     assert len(boot.resamples.draws(boot.law.param_names)["E"]) == b.n_converged
     assert f"{b.n_converged} of 64 refits converged and are used" in boot.report()
+
+
+def test_a_missing_run_label_is_named_and_can_be_dropped(example_path):
+    runs = pd.read_csv(example_path).assign(run=lambda d: d["N"].rank(method="dense").astype(str))
+    runs.loc[5, "run"] = None
+    with pytest.raises(scalefit.DataError, match=r"column 'run' must be present \(not missing\); "
+                                                 r"1 of 96 rows is not \(row 5"):
+        scalefit.fit(runs, **SMALL)
+    fit = scalefit.fit(runs, drop_invalid=True, **SMALL)
+    assert [(d.row, d.reason) for d in fit.dropped] == [(5, "run is missing")]
+    assert fit.data["n_groups"] == runs["run"].nunique()

@@ -102,9 +102,11 @@ def _candidates(u, lam, f, gp, Hg, He, gnorm, lo, hi, s):
     """
     scale = jnp.diag(jnp.maximum(jnp.diag(Hg), 1e-12 * jnp.max(jnp.diag(Hg)) + 1e-300))
     lams = lam * jnp.asarray(DAMPING)
-    lm = jax.vmap(lambda l: _solve_spd(Hg + l * scale, gp))(lams)
-    s_nt = _solve_spd(He, gp)
-    s_dn = _solve_spd(He + lam * scale, gp)
+    # All five systems in one batched factorisation (one traced copy of the unrolled code).
+    systems = jnp.concatenate([Hg[None] + lams[:, None, None] * scale[None],
+                               jnp.stack([He + lam * scale, He])])
+    solved = _solve_spd(systems, jnp.broadcast_to(gp, (len(DAMPING) + 2,) + gp.shape))
+    lm, s_dn, s_nt = solved[:len(DAMPING)], solved[len(DAMPING)], solved[len(DAMPING) + 1]
     polish = gnorm <= s.polish * jnp.abs(f)
     steps = jnp.concatenate([lm, jnp.where(polish, jnp.stack([s_dn, s_nt]), jnp.nan)])
     lams = jnp.concatenate([lams, jnp.stack([lam * DAMPING[0], lam * DAMPING[0]])])
