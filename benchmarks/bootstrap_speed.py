@@ -32,39 +32,23 @@ from __future__ import annotations
 
 import os
 
-# Single-threaded BLAS before numpy is imported: multi-threaded OpenBLAS on small problems is 20-90x
-# slower on the 2-core machines this was measured on.
-for _var in (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-):
-    os.environ[_var] = "1"
+import _blas  # noqa: F401  (single-threaded BLAS, before numpy loads)
 # No persistent compilation cache: the first bootstrap call pays its full compile cost.
 os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
 
 import argparse  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scipy  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-DELTA = 1e-3
+from _reference import (REPO, Objective, check_gradient, data_dir, print_environment,  # noqa: E402
+                        read_epoch_points)
+
 N_BOOT = 4000
 LEVEL = 0.95
 BLOCK = 256  # scalefit draws its multinomial weights in blocks of this many rows
-EPOCH_CSV = Path(
-    "epoch-research/analyzing-chinchilla/92258837425e1b5f2851d624287f0120583a3d0e/"
-    "data/svg_extracted_data.csv"
-)
 NAMES = ("E", "A", "B", "alpha", "beta")
 SHORT_F, SHORT_P = 1e-6, 1e-3  # a reference refit this far (relative) above scalefit's objective / from
                                # its parameters stopped short
@@ -79,24 +63,6 @@ HOFFMANN_X = np.array([np.log(406.401), np.log(410.723), np.log(1.693374), 0.339
 # --------------------------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------------------------
-def data_dir() -> Path:
-    env = os.environ.get("SCALEFIT_DATA_DIR")
-    return Path(env) if env else REPO.parent / "shared" / "datasets"
-
-
-def read_epoch_points() -> pd.DataFrame:
-    """Epoch's 245 points, the 5 highest losses dropped (240 rows), read without scalefit."""
-    raw = pd.read_csv(data_dir() / EPOCH_CSV)
-    if len(raw) != 245:
-        raise SystemExit(f"expected 245 rows in {EPOCH_CSV}, got {len(raw)}")
-    kept = raw.drop(index=raw["loss"].nlargest(5).index)
-    n = kept["Model Size"].to_numpy(np.float64)
-    c = kept["Training FLOP"].to_numpy(np.float64)
-    out = pd.DataFrame({"N": n, "D": c / (6.0 * n), "loss": kept["loss"].to_numpy(np.float64)})
-    assert len(out) == 240
-    return out.reset_index(drop=True)
-
-
 def resample_weights(n_draws: int, n_rows: int, seed: int) -> np.ndarray:
     """(n_draws, n_rows) multinomial row counts: numpy PCG64 seeded by ``seed``, blocks of 256.
 
@@ -107,60 +73,6 @@ def resample_weights(n_draws: int, n_rows: int, seed: int) -> np.ndarray:
     p = np.full(n_rows, 1.0 / n_rows)
     blocks = [rng.multinomial(n_rows, p, size=min(BLOCK, n_draws - s)) for s in range(0, n_draws, BLOCK)]
     return np.concatenate(blocks).astype(np.float64)
-
-
-# --------------------------------------------------------------------------------------------
-# numpy objective (the reference)
-# --------------------------------------------------------------------------------------------
-class Objective:
-    """Weighted sum-Huber objective on log residuals; x = (a, b, e, alpha, beta)."""
-
-    def __init__(self, df: pd.DataFrame, w: np.ndarray | None = None, delta: float = DELTA):
-        self.log_n = np.log(df["N"].to_numpy(np.float64))
-        self.log_d = np.log(df["D"].to_numpy(np.float64))
-        self.log_l = np.log(df["loss"].to_numpy(np.float64))
-        self.w = np.ones(len(df)) if w is None else np.asarray(w, np.float64)
-        self.delta = float(delta)
-
-    def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b, e, alpha, beta = x
-        t1 = a - alpha * self.log_n
-        t2 = b - beta * self.log_d
-        m = np.maximum(np.maximum(t1, t2), e)  # stable LSE: subtract the max
-        u1 = np.exp(t1 - m)
-        u2 = np.exp(t2 - m)
-        u3 = np.exp(e - m)
-        s = u1 + u2 + u3
-        r = m + np.log(s) - self.log_l
-        d = self.delta
-        ar = np.abs(r)
-        f = float(self.w @ np.where(ar <= d, 0.5 * r * r, d * (ar - 0.5 * d)))
-        psi = self.w * np.clip(r, -d, d) / s  # w_i Huber'(r_i) times the softmax denominator
-        g1 = psi * u1
-        g2 = psi * u2
-        grad = np.array([g1.sum(), g2.sum(), (psi * u3).sum(), -(g1 @ self.log_n), -(g2 @ self.log_d)])
-        return f, grad
-
-    def value(self, x: np.ndarray) -> float:
-        return self.value_and_grad(x)[0]
-
-
-def check_gradient(obj: Objective) -> float:
-    """Analytic gradient against central finite differences; returns the worst relative error."""
-    worst = 0.0
-    for x in (np.array([10.0, 10.0, 0.5, 0.5, 0.5]), np.array([6.0, 7.5, 0.6, 0.30, 0.40]), HOFFMANN_X):
-        g = obj.value_and_grad(x)[1]
-        fd = np.empty(5)
-        for k in range(5):
-            h = 1e-6 * max(1.0, abs(x[k]))
-            xp, xm = x.copy(), x.copy()
-            xp[k] += h
-            xm[k] -= h
-            fd[k] = (obj.value(xp) - obj.value(xm)) / (2 * h)
-        rel = float(np.linalg.norm(g - fd) / max(np.linalg.norm(fd), 1e-300))
-        assert rel < 1e-5, f"analytic gradient check failed at {x}: rel err {rel:.2e}"
-        worst = max(worst, rel)
-    return worst
 
 
 def natural(x: np.ndarray) -> np.ndarray:
@@ -202,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 2 <= args.resamples <= N_BOOT:
         p.error(f"--resamples must be in 2..{N_BOOT}")
 
-    print(f"python {platform.python_version()}  numpy {np.__version__}  scipy {scipy.__version__}  "
-          f"pandas {pd.__version__}  cpus {os.cpu_count()}  OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
-    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print_environment()
 
     df_ref = read_epoch_points()
     full = Objective(df_ref)
@@ -266,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     # ---------------------------------------------------------------- reference
     ref = None
     if not args.scalefit_only:
-        worst = check_gradient(Objective(df_ref, W[0]))
+        worst = check_gradient(Objective(df_ref, W[0]), (np.array([10.0, 10.0, 0.5, 0.5, 0.5]),
+                                                         np.array([6.0, 7.5, 0.6, 0.30, 0.40]), HOFFMANN_X))
         print(f"\nanalytic gradient vs central differences (weighted): worst rel err {worst:.1e} (< 1e-5 required)")
         # the reference's own full-data optimum (not timed): tight BFGS from Hoffmann's estimate
         opt = minimize(full.value_and_grad, HOFFMANN_X, jac=True, method="BFGS", options={"gtol": 1e-9})

@@ -29,27 +29,16 @@ from __future__ import annotations
 
 import os
 
-# Single-threaded BLAS before numpy is imported: multi-threaded OpenBLAS on small problems is 20-90x
-# slower on the 2-core machines this was measured on.
-for _var in (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-):
-    os.environ[_var] = "1"
+import _blas  # noqa: F401  (single-threaded BLAS, before numpy loads)
 
 import argparse  # noqa: E402
 import atexit  # noqa: E402
 import itertools  # noqa: E402
-import platform  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 # A fresh, empty persistent compilation cache, so scalefit's first call pays its compile cost.
 # Set before jax can be imported (by us or by scalefit).
@@ -58,17 +47,15 @@ atexit.register(shutil.rmtree, _JAX_CACHE_DIR, ignore_errors=True)
 os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE_DIR
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scipy  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-DELTA = 1e-3
+from _reference import (REPO, Objective, check_gradient, data_dir, print_environment,  # noqa: E402
+                        read_epoch_points)
+
 N_GRID = 4500
-EPOCH_CSV = Path(
-    "epoch-research/analyzing-chinchilla/92258837425e1b5f2851d624287f0120583a3d0e/"
-    "data/svg_extracted_data.csv"
-)
+GRADIENT_POINTS = (np.array([10.0, 10.0, 0.5, 0.5, 0.5]),   # a grid start: linear Huber branch
+                   np.array([6.0, 7.5, 0.6, 0.30, 0.40]),   # near the optimum, some quadratic
+                   np.array([20.0, 5.0, -1.0, 1.5, 0.0]))   # another grid start
 NEAR_REL = 1e-6  # a start "reaches" a method's best if within this relative objective gap
 BETTER_TOL = 1e-12  # scalefit objective must be <= reference best + this
 
@@ -76,27 +63,6 @@ BETTER_TOL = 1e-12  # scalefit objective must be <= reference best + this
 # --------------------------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------------------------
-def data_dir() -> Path:
-    env = os.environ.get("SCALEFIT_DATA_DIR")
-    return Path(env) if env else REPO.parent / "shared" / "datasets"
-
-
-def read_epoch_points() -> pd.DataFrame:
-    """Epoch's 245 points read off the Chinchilla figure, the 5 highest losses dropped (240 rows).
-
-    Read directly (not through scalefit) so the references are independent of the package.
-    """
-    raw = pd.read_csv(data_dir() / EPOCH_CSV)
-    if len(raw) != 245:
-        raise SystemExit(f"expected 245 rows in {EPOCH_CSV}, got {len(raw)}")
-    kept = raw.drop(index=raw["loss"].nlargest(5).index)
-    n = kept["Model Size"].to_numpy(np.float64)
-    c = kept["Training FLOP"].to_numpy(np.float64)
-    out = pd.DataFrame({"N": n, "C": c, "D": c / (6.0 * n), "loss": kept["loss"].to_numpy(np.float64)})
-    assert len(out) == 240
-    return out.reset_index(drop=True)
-
-
 def hoffmann_grid() -> np.ndarray:
     """Hoffmann's 4,500 starts as rows (a, b, e, alpha, beta); a varies slowest, beta fastest."""
     alphas = betas = np.arange(0.0, 2.01, 0.5)  # 0, 0.5, ..., 2
@@ -105,82 +71,6 @@ def hoffmann_grid() -> np.ndarray:
     grid = np.array(list(itertools.product(abs_, bs, es, alphas, betas)), dtype=np.float64)
     assert grid.shape == (N_GRID, 5)
     return grid
-
-
-# --------------------------------------------------------------------------------------------
-# numpy objective (the references)
-# --------------------------------------------------------------------------------------------
-class Objective:
-    """Sum-Huber objective on log residuals, vectorised over the points; x = (a, b, e, alpha, beta)."""
-
-    def __init__(self, df: pd.DataFrame, delta: float = DELTA):
-        self.log_n = np.log(df["N"].to_numpy(np.float64))
-        self.log_d = np.log(df["D"].to_numpy(np.float64))
-        self.log_l = np.log(df["loss"].to_numpy(np.float64))
-        self.delta = float(delta)
-
-    def _huber(self, r: np.ndarray) -> float:
-        d = self.delta
-        ar = np.abs(r)
-        return float(np.sum(np.where(ar <= d, 0.5 * r * r, d * (ar - 0.5 * d))))
-
-    def value(self, x: np.ndarray) -> float:
-        a, b, e, alpha, beta = x
-        t1 = a - alpha * self.log_n
-        t2 = b - beta * self.log_d
-        m = np.maximum(np.maximum(t1, t2), e)  # stable LSE: subtract the max
-        lse = m + np.log(np.exp(t1 - m) + np.exp(t2 - m) + np.exp(e - m))
-        return self._huber(lse - self.log_l)
-
-    def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b, e, alpha, beta = x
-        t1 = a - alpha * self.log_n
-        t2 = b - beta * self.log_d
-        m = np.maximum(np.maximum(t1, t2), e)
-        u1 = np.exp(t1 - m)
-        u2 = np.exp(t2 - m)
-        u3 = np.exp(e - m)
-        s = u1 + u2 + u3
-        r = m + np.log(s) - self.log_l
-        f = self._huber(r)
-        psi = np.clip(r, -self.delta, self.delta) / s  # Huber'(r) times the softmax denominator
-        g1 = psi * u1  # d f_i / d t1_i
-        g2 = psi * u2
-        grad = np.array(
-            [
-                g1.sum(),
-                g2.sum(),
-                (psi * u3).sum(),
-                -(g1 @ self.log_n),
-                -(g2 @ self.log_d),
-            ]
-        )
-        return f, grad
-
-
-def check_gradient(obj: Objective) -> float:
-    """Analytic gradient against central finite differences at a few points; returns worst rel err."""
-    points = [
-        np.array([10.0, 10.0, 0.5, 0.5, 0.5]),  # a grid start, residuals in Huber's linear branch
-        np.array([6.0, 7.5, 0.6, 0.30, 0.40]),  # near (not at) the optimum, some quadratic residuals
-        np.array([20.0, 5.0, -1.0, 1.5, 0.0]),  # another grid start
-    ]
-    worst = 0.0
-    for x in points:
-        f, g = obj.value_and_grad(x)
-        f_only = obj.value(x)
-        assert abs(f - f_only) <= 1e-14 * max(1.0, abs(f)), (f, f_only)
-        fd = np.empty(5)
-        for k in range(5):
-            h = 1e-6 * max(1.0, abs(x[k]))
-            xp, xm = x.copy(), x.copy()
-            xp[k] += h
-            xm[k] -= h
-            fd[k] = (obj.value(xp) - obj.value(xm)) / (2 * h)
-        rel = float(np.linalg.norm(g - fd) / max(np.linalg.norm(fd), 1e-300))
-        worst = max(worst, rel)
-        assert rel < 1e-5, f"analytic gradient check failed at {x}: rel err {rel:.2e}\n{g}\n{fd}"
-    return worst
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,9 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.starts <= N_GRID:
         p.error(f"--starts must be in 1..{N_GRID}")
 
-    print(f"python {platform.python_version()}  numpy {np.__version__}  scipy {scipy.__version__}  "
-          f"pandas {pd.__version__}  cpus {os.cpu_count()}  OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
-    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print_environment()
 
     df_ref = read_epoch_points()
     obj = Objective(df_ref)
@@ -334,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     # ---------------------------------------------------------------- references
     refs: list[RefResult] = []
     if not args.scalefit_only:
-        worst = check_gradient(obj)
+        worst = check_gradient(obj, GRADIENT_POINTS)
         print(f"\nanalytic gradient vs central differences: worst rel err {worst:.1e} (< 1e-5 required)")
         starts = hoffmann_grid()[: args.starts]
         for name, analytic in (("Epoch recipe", False), ("analytic", True)):

@@ -27,16 +27,7 @@ from __future__ import annotations
 
 import os
 
-# Single-threaded BLAS before numpy is imported (multi-threaded OpenBLAS was 20-90x slower
-# on small problems on these 2-core machines); the same settings as benchmarks/fit_speed.py.
-for _var in (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-):
-    os.environ[_var] = "1"
+import _blas  # noqa: F401  (single-threaded BLAS, before numpy loads)
 # No persistent compilation cache (first-call times include compilation honestly) and no global x64.
 for _var in ("JAX_COMPILATION_CACHE_DIR", "JAX_ENABLE_X64"):
     os.environ.pop(_var, None)
