@@ -172,7 +172,7 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
     block = max(unit, (LANE_CELLS // data.n_pad) // unit * unit)
     size = min(block, -(-lanes // unit) * unit)
     lo, hi = spec.bounds()
-    settings = _settings(options, float(np.max(np.sum(WL, axis=1))))
+    settings = _settings(options, float(np.sum(data.weight)))
     parts = []
     with jax.enable_x64(True):
         jdata = _jax_data(data)

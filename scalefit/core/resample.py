@@ -15,7 +15,8 @@ import numpy as np
 
 from .._options import DEFAULTS, Options
 from .data import Data
-from .engine import solve_lanes
+from .engine import CHUNK, LANE_CELLS, solve_lanes
+from .result import Lanes
 from .spec import Spec
 
 
@@ -41,7 +42,8 @@ def resample_weights(n_draws: int, seed: int, base: np.ndarray, units: np.ndarra
     """Yields blocks of resampled weights, (<= block, n) each, n_draws rows in all, in order.
 
     Each row draws ``n_units`` units uniformly with replacement (numpy's PCG64 seeded by
-    ``seed``) and gives point i the weight ``base[i] * count[units[i]]``.
+    ``seed``) and gives point i the weight ``base[i] * count[units[i]]``. The rows are the same
+    whatever the block size.
     """
     rng = np.random.default_rng(seed)
     p = np.full(n_units, 1.0 / n_units)
@@ -77,9 +79,14 @@ def bootstrap(spec: Spec, data: Data, n: int, fixed: Mapping[str, float], u_opt:
         options: tolerances.
     """
     base = np.asarray(data.weight[:n], np.float64)
-    U0 = np.broadcast_to(np.asarray(u_opt, np.float64), (n_draws, len(u_opt)))
-    W = np.concatenate(list(resample_weights(n_draws, seed, base, units, n_units)))
-    lanes = solve_lanes(spec, data, fixed, U0, W, options)
+    u0 = np.asarray(u_opt, np.float64)[None, :]
+    # Blocks of resamples bound the weights held at once (numpy's multinomial draws row after
+    # row, so the draws do not depend on the block size).
+    block = max(CHUNK, LANE_CELLS // max(n, 1))
+    parts = [solve_lanes(spec, data, fixed, np.repeat(u0, len(W), axis=0), W, options)
+             for W in resample_weights(n_draws, seed, base, units, n_units, block)]
+    lanes = Lanes(**{k: np.concatenate([getattr(p, k) for p in parts])
+                     for k in Lanes.__dataclass_fields__})
     params = natural(spec, lanes.u, fixed)
     params.setflags(write=False)
     return Resampled(params=params, objective=lanes.f, stop=lanes.stop,
