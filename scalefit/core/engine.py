@@ -25,7 +25,7 @@ import numpy as np
 
 from .._options import DEFAULTS, Options
 from .data import Data, bucket, pad
-from .objective import _inputs, covariance, evaluate, objective, point_terms, residuals
+from .objective import _inputs, evaluate, objective, point_terms, residuals
 from .result import Convergence, CoreResult, Lanes, Stop
 from .solver import Settings, grad_tol, held, solve_one
 from .spec import Spec, grid_search_scale
@@ -89,10 +89,10 @@ def _lane(spec, u0, w, data, fixed, delta, lo, hi, settings):
     ev = functools.partial(evaluate, spec, data=data, w=w, fixed=fixed, delta=delta)
     obj = functools.partial(objective, spec, data=data, w=w, fixed=fixed, delta=delta)
     st = solve_one(lambda u: ev(u), lambda u: obj(u), u0, lo, hi, settings)
-    f, g, _, He, noise = ev(st.u)
+    f, g, _, He, noise, meat = ev(st.u)
     gnorm = jnp.max(jnp.abs(jnp.where(held(st.u, g, lo, hi), 0.0, g)))
     return dict(u=st.u, f=f, gnorm=gnorm, gtol=grad_tol(f, He, st.u, settings), noise=noise,
-                stop=st.stop, steps=st.steps, snorm=st.snorm)
+                stop=st.stop, steps=st.steps, snorm=st.snorm, hessian=He, meat=meat)
 
 
 def _lanes_local(spec, chunk, U0, WL, data, fixed, delta, lo, hi, settings):
@@ -131,9 +131,19 @@ def _solve(spec, U0, WL, data, fixed, delta, lo, hi, settings, *, chunk):
 
 
 @functools.partial(jax.jit, static_argnames=("spec",))
-def _at_optimum(spec, u, data, w, fixed, delta):
-    _TRACES["optimum"] += 1
-    return residuals(spec, u, data, fixed), covariance(spec, u, data, w, fixed, delta)
+def _residuals(spec, u, data, fixed):
+    _TRACES["residuals"] += 1
+    return residuals(spec, u, data, fixed)
+
+
+def sandwich(hessian: np.ndarray, meat: np.ndarray) -> np.ndarray:
+    """Returns H^-1 (meat) H^-1, the sandwich covariance; NaN where H is not positive definite."""
+    try:
+        L = np.linalg.cholesky(hessian)
+    except np.linalg.LinAlgError:
+        return np.full(hessian.shape, np.nan)
+    Hinv = np.linalg.inv(L).T @ np.linalg.inv(L)
+    return Hinv @ meat @ Hinv
 
 
 def lane_bucket(n: int) -> int:
@@ -297,11 +307,10 @@ def _result(spec, data, n, fixed, lanes: Lanes, refined: Lanes | None, n_starts,
         n_refined=0 if refined is None else len(refined.f))
     fixed_values = [fixed[name] for name in spec.fixed]
     with jax.enable_x64(True):
-        jw = jnp.asarray(pad(np.asarray(w, np.float64), data.n_pad, 0.0))
-        r, cov = _at_optimum(spec, jnp.asarray(u), _jax_data(data), jw,
-                             jnp.asarray(fixed_values, jnp.float64), np.float64(options.delta))
+        r = _residuals(spec, jnp.asarray(u), _jax_data(data),
+                       jnp.asarray(fixed_values, jnp.float64))
         params = {k: float(v) for k, v in spec.params(u, fixed_values).items()}
-    cov = np.array(cov)
+    cov = sandwich(final.hessian[best], final.meat[best])
     for i, name in enumerate(spec.free):
         if name in at_bound:                 # a parameter held at a bound has no interval
             cov[i, :] = cov[:, i] = np.nan

@@ -55,7 +55,12 @@ def objective(spec, u, data, w, fixed, delta):
 
 
 def evaluate(spec, u, data, w, fixed, delta):
-    """Returns (f, gradient, IRLS Hessian, exact Hessian, round-off of f) at u."""
+    """Returns (f, gradient, IRLS Hessian, exact Hessian, round-off of f, covariance meat) at u.
+
+    The meat is sum_i (w_i psi_i)^2 g_i g_i^T, g_i the gradient of residual i: the middle of the
+    sandwich covariance H^-1 (meat) H^-1 of an M-estimator (for the squared loss, the
+    heteroskedasticity-robust covariance).
+    """
     res = lambda v: residuals(spec, v, data, fixed)  # noqa: E731
     r, J = res(u), jax.jacfwd(res)(u)
     rho, psi, irls, exact = point_terms(r, delta, spec.loss)
@@ -63,21 +68,6 @@ def evaluate(spec, u, data, w, fixed, delta):
     second = jax.hessian(lambda v: jnp.dot(wpsi, res(v)))(u)
     # f's round-off: each residual carries an error of about eps * |log y|.
     noise = 8 * EPS * jnp.sum(jnp.abs(w * psi) * (jnp.abs(data.log_y) + jnp.abs(r) + 1.0))
+    G = J * wpsi[:, None]
     return (jnp.sum(w * rho), J.T @ (w * psi), (J * (w * irls)[:, None]).T @ J,
-            (J * (w * exact)[:, None]).T @ J + second, noise)
-
-
-def covariance(spec, u, data, w, fixed, delta):
-    """Returns the sandwich covariance H^-1 (sum_i w_i^2 psi_i^2 g_i g_i^T) H^-1 of u.
-
-    H is the exact Hessian of the objective, g_i the gradient of residual i; NaN where H is not
-    positive definite. For the squared loss this is the heteroskedasticity-robust covariance.
-    """
-    res = lambda v: residuals(spec, v, data, fixed)  # noqa: E731
-    _, _, _, H, _ = evaluate(spec, u, data, w, fixed, delta)
-    r, J = res(u), jax.jacfwd(res)(u)
-    psi = point_terms(r, delta, spec.loss)[1]
-    G = J * (w * psi)[:, None]
-    L = jnp.linalg.cholesky(H)
-    Hinv = jax.scipy.linalg.cho_solve((L, True), jnp.eye(H.shape[0], dtype=H.dtype))
-    return Hinv @ (G.T @ G) @ Hinv
+            (J * (w * exact)[:, None]).T @ J + second, noise, G.T @ G)

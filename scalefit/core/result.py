@@ -100,7 +100,8 @@ class Lanes:
     Attributes (arrays with a leading lane axis):
         u: final search-scale parameters; f: objective (inf where not finite);
         gnorm, gtol: projected gradient norm and its tolerance; noise: round-off of f;
-        stop: ``Stop`` codes; steps: solver steps; snorm: size of the step still to take.
+        stop: ``Stop`` codes; steps: solver steps; snorm: size of the step still to take;
+        hessian, meat: (p, p) exact Hessian and covariance meat at the final point.
     """
 
     u: np.ndarray
@@ -111,6 +112,8 @@ class Lanes:
     stop: np.ndarray
     steps: np.ndarray
     snorm: np.ndarray
+    hessian: np.ndarray
+    meat: np.ndarray
 
     def take(self, which) -> Lanes:
         """Returns the lanes selected by an index, slice or mask."""

@@ -118,8 +118,8 @@ def solve_one(evaluate, objective, u0, lo, hi, s: Settings):
     """Solves one start; returns its final State.
 
     Args:
-        evaluate: u -> (f, g, H_irls, H_exact, noise): the objective's value, gradient and
-            curvatures, and the round-off error of f.
+        evaluate: u -> (f, g, H_irls, H_exact, noise, ...): the objective's value, gradient
+            and curvatures, and the round-off error of f (further outputs are ignored).
         objective: u -> f, the summed objective alone (for trial points).
         u0: start on the search scale, inside [lo, hi].
         lo, hi: box bounds on the search scale (may be infinite).
@@ -128,7 +128,7 @@ def solve_one(evaluate, objective, u0, lo, hi, s: Settings):
 
     def step(state: State) -> State:
         u = state.u
-        f, g, Hg, He, noise = evaluate(u)
+        f, g, Hg, He, noise = evaluate(u)[:5]
         active = held(u, g, lo, hi)
         Hg, gp = _mask(Hg, g, active)
         He, _ = _mask(He, g, active)
