@@ -151,7 +151,7 @@ def test_refits_that_do_not_converge_are_counted_left_out_and_warned_about(examp
     needs: such refits wander off and do not converge. They are kept, counted, and excluded."""
     runs = pd.read_csv(example_path)
     three = runs[runs["N"].isin(sorted(runs["N"].unique())[::2][:3])].assign(run=lambda d: d["N"])
-    fit = scalefit.fit(three, **SMALL)
+    fit = scalefit.fit(three, max_steps=50, **SMALL)       # wandering refits stop at 50 steps
     with pytest.warns(scalefit.ConvergenceWarning, match=r"bootstrap refits did not converge"):
         boot = fit.bootstrap(n=64, seed=0, by="group")
     b = boot.resamples

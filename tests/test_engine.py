@@ -67,16 +67,16 @@ def test_large_data_screen_and_solve_on_a_subsample_then_refine_on_all(monkeypat
     solved on every point, so the answer is the full-data optimum."""
     import scalefit.core.engine as engine
 
-    runs = power_points(n=300, seed=1)
+    runs = power_points()                       # 40 points, the shape the tests above compiled
     law = scalefit.laws.power_law("steps")
     whole = scalefit.fit(runs, law=law)
-    monkeypatch.setattr(engine, "SCREEN_POINTS", 64)
+    monkeypatch.setattr(engine, "SCREEN_POINTS", 16)
     sub = scalefit.fit(runs, law=law)
-    assert sub.convergence.subsample == 60 and sub.convergence.n_refined == engine.REFINE
+    assert sub.convergence.subsample == 14 and sub.convergence.n_refined == engine.REFINE
     assert sub.convergence.ok
     assert sub.objective == pytest.approx(whole.objective, rel=1e-10)
     assert sub.params == pytest.approx(dict(whole.params), rel=1e-6)
-    assert "on an even subsample of 60 of the 300 points" in sub.report()
+    assert "on an even subsample of 14 of the 40 points" in sub.report()
 
 
 def test_a_law_reads_context_leaves_and_the_group_of_each_point():
