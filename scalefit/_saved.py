@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.result import Convergence
+from .core.result import Convergence, Stop
 from .data import Dropped
 from .errors import DataError
 from .laws import Law, get_law
@@ -32,6 +32,7 @@ class Bootstrap:
         n_units: rows or groups each resample draws.
         params: (n, n_params) natural-scale parameters of every refit, in law order (read-only).
         converged: (n,) whether each refit converged; intervals use only those.
+        stop: (n,) why each refit stopped (``scalefit.Stop`` codes).
     """
 
     n: int
@@ -40,9 +41,10 @@ class Bootstrap:
     n_units: int
     params: np.ndarray
     converged: np.ndarray
+    stop: np.ndarray
 
     def __post_init__(self) -> None:
-        for name in ("params", "converged"):
+        for name in ("params", "converged", "stop"):
             a = np.array(getattr(self, name))
             a.setflags(write=False)
             object.__setattr__(self, name, a)
@@ -50,6 +52,11 @@ class Bootstrap:
     @property
     def n_converged(self) -> int:
         return int(np.sum(self.converged))
+
+    @property
+    def stops(self) -> dict[Stop, int]:
+        """How many refits ended each way."""
+        return {Stop(s): int(c) for s, c in zip(*np.unique(self.stop, return_counts=True))}
 
     def draws(self, names) -> dict[str, np.ndarray]:
         """Returns name -> the converged refits' values."""
@@ -98,7 +105,8 @@ def fit_to_dict(fit) -> dict:
     b = fit.resamples
     if b is not None:
         out["bootstrap"] = {"n": b.n, "seed": b.seed, "by": b.by, "n_units": b.n_units,
-                            "n_converged": b.n_converged, "draws": None}
+                            "n_converged": b.n_converged,
+                            "stops": {s.name: c for s, c in b.stops.items()}, "draws": None}
     return out
 
 
@@ -118,7 +126,8 @@ def write_fit(fit, path: Path) -> Path:
 
         def npz(tmp: Path) -> None:
             with open(tmp, "wb") as f:
-                np.savez(f, params=fit.resamples.params, converged=fit.resamples.converged)
+                np.savez(f, params=fit.resamples.params, converged=fit.resamples.converged,
+                         stop=fit.resamples.stop)
 
         _write(draws, npz)
     _write(path, lambda tmp: tmp.write_text(json.dumps(d, indent=2, allow_nan=True) + "\n"))
@@ -159,11 +168,11 @@ def read_fit(path: Path, law: Law | None) -> dict:
         draws = path.with_name(b["draws"])
         try:
             with np.load(draws) as z:
-                params_, converged = z["params"], z["converged"]
+                params_, converged, stop = z["params"], z["converged"], z["stop"]
         except (OSError, KeyError, ValueError) as err:
             raise DataError(f"{path} has bootstrap draws in {draws}, which cannot be read "
                             f"({err}); keep the two files together.") from None
         out["resamples"] = Bootstrap(n=int(b["n"]), seed=int(b["seed"]), by=b["by"],
                                      n_units=int(b["n_units"]), params=params_,
-                                     converged=converged)
+                                     converged=converged, stop=stop)
     return out

@@ -269,11 +269,11 @@ class Fit:
         res = _resample(problem.spec, problem.data, problem.n, problem.fixed, self._u, int(n),
                         int(seed), units, n_units, problem.options)
         boot = Bootstrap(n=int(n), seed=int(seed), by=by, n_units=n_units, params=res.params,
-                         converged=res.converged)
+                         converged=res.converged, stop=res.stop)
         failed = boot.n - boot.n_converged
         if failed > FAILED_REFITS * boot.n:
-            stops = ", ".join(f"{c} {Stop(s).name}" for s, c in
-                              zip(*np.unique(res.stop[~res.converged], return_counts=True)))
+            stops = ", ".join(f"{c} {s.name}" for s, c in boot.stops.items()
+                              if s is not Stop.CONVERGED)
             warnings.warn(f"{failed} of {boot.n} bootstrap refits did not converge ({stops}); "
                           f"intervals use the {boot.n_converged} that did and leave out the "
                           "resamples the law fits worst, so they may be too narrow.",

@@ -71,6 +71,7 @@ def test_saved_draws_load_back_to_identical_intervals(epoch_boot, tmp_path):
     saved = json.loads(path.read_text())
     assert saved["bootstrap"]["draws"] == "fit.bootstrap.npz"
     assert saved["bootstrap"]["n_converged"] == epoch_boot.resamples.n_converged
+    assert saved["bootstrap"]["stops"] == {"CONVERGED": epoch_boot.resamples.n_converged}
     assert set(saved["stderr"]) == set(epoch_boot.params)
     loaded = scalefit.load(path)
     pd.testing.assert_frame_equal(loaded.intervals(), epoch_boot.intervals())
@@ -156,6 +157,7 @@ def test_refits_that_do_not_converge_are_counted_left_out_and_warned_about(examp
         boot = fit.bootstrap(n=64, seed=0, by="group")
     b = boot.resamples
     assert b.n_converged < b.n
+    assert sum(b.stops.values()) == b.n and b.stops[scalefit.Stop.CONVERGED] == b.n_converged
     assert len(boot.resamples.draws(boot.law.param_names)["E"]) == b.n_converged
     assert f"{b.n_converged} of 64 refits converged and are used" in boot.report()
 
