@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,10 @@ def _jsonable(v):
     return v.item() if isinstance(v, np.generic) else v if isinstance(v, (int, float, str)) else str(v)
 
 
+FORMAT = 1              # the saved-fit format this scalefit writes; newer ones are refused
+_REQUIRED = object()
+
+
 def sidecar(path: Path) -> Path:
     """The draws file that goes with a saved fit: ``fit.json`` -> ``fit.bootstrap.npz``."""
     return path.with_name(path.stem + ".bootstrap.npz")
@@ -91,7 +96,7 @@ def sidecar(path: Path) -> Path:
 def fit_to_dict(fit) -> dict:
     """Everything needed to rebuild ``fit`` except the draws, as JSON-ready values."""
     out = {
-        "scalefit_version": fit.version, "law": fit.law.name,
+        "format": FORMAT, "scalefit_version": fit.version, "law": fit.law.name,
         "law_reference": fit.law.reference, "params": _thaw(fit.params),
         "stderr": _thaw(fit.stderr), "free": list(fit.free),
         "covariance": None if fit.covariance is None else fit.covariance.tolist(),
@@ -111,15 +116,26 @@ def fit_to_dict(fit) -> dict:
 
 
 def _write(path: Path, write) -> None:
-    """Writes through a temporary file and a rename, so a reader never sees half a file."""
+    """Writes a regular file through a temporary file and a rename, so a reader never sees half
+    a file; anything else that exists (a symlink, a device such as /dev/stdout, a pipe) is
+    written in place, never replaced."""
+    if path.exists() and (path.is_symlink() or not path.is_file()):
+        write(path)
+        return
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
 
 
 def write_fit(fit, path: Path) -> Path:
-    """Saves ``fit`` to ``path`` (and its draws beside it); returns the path."""
+    """Saves ``fit`` to ``path`` (and its draws beside it); returns the path. ``-`` writes the
+    JSON to standard output; the draws then stay unsaved (``"draws": null``: the file loads as a
+    fit without a bootstrap)."""
     d = fit_to_dict(fit)
+    if str(path) == "-":
+        sys.stdout.write(json.dumps(d, indent=2, allow_nan=True) + "\n")
+        sys.stdout.flush()
+        return path
     if fit.resamples is not None:
         draws = sidecar(path)
         d["bootstrap"]["draws"] = draws.name
@@ -134,45 +150,77 @@ def write_fit(fit, path: Path) -> Path:
     return path
 
 
+def _field(path: Path, d: dict, name: str, convert, default=_REQUIRED):
+    """``convert(d[name])``, or a DataError naming the field when it is missing or malformed."""
+    if name not in d:
+        if default is _REQUIRED:
+            raise DataError(f"{path} is not a complete scalefit fit: field {name!r} is missing.")
+        return default
+    try:
+        return convert(d[name])
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise DataError(f"{path}: field {name!r} is malformed ({type(err).__name__}: {err}).") from None
+
+
 def read_fit(path: Path, law: Law | None) -> dict:
-    """The keyword arguments of ``Fit`` rebuilt from a saved file."""
+    """The keyword arguments of ``Fit`` rebuilt from a saved file.
+
+    Raises:
+        DataError: the file is missing, not JSON, written by a newer format, or a field is
+            missing or malformed (named).
+        ValueError: the law given is not the law in the file, or is unknown.
+    """
     try:
         d = json.loads(path.read_text())
-        name, params = d["law"], {k: float(v) for k, v in d["params"].items()}
     except FileNotFoundError:
         raise DataError(f"{path}: no such file.") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise DataError(f"{path} is not a scalefit fit ({err}).") from None
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path} is not a scalefit fit: not readable as JSON ({err}).") from None
+    if not isinstance(d, dict):
+        raise DataError(f"{path} is not a scalefit fit: it holds a JSON {type(d).__name__}.")
+    fmt = _field(path, d, "format", int, 1)
+    if fmt > FORMAT:
+        raise DataError(f"{path} was written in scalefit's file format {fmt} (by scalefit "
+                        f"{d.get('scalefit_version', '?')}); this scalefit reads format {FORMAT} "
+                        "and older. Upgrade scalefit to load it.")
+    name = _field(path, d, "law", str)
+    params = _field(path, d, "params", lambda v: {str(k): float(x) for k, x in v.items()})
     if law is None:
         try:
             law = get_law(name)
         except ValueError:
             raise ValueError(f"{path} holds a fit of law {name!r}, which scalefit does not "
                              "know: pass the Law you fitted, load(path, law=my_law).") from None
+    elif law.name != name:
+        raise ValueError(f"{path} holds a fit of law {name!r}, not {law.name!r}: pass the law "
+                         "it was fitted with.")
     if set(law.param_names) != set(params):
         raise ValueError(f"{path} has parameters {sorted(params)}, but law {law.name!r} has "
                          f"{sorted(law.param_names)}.")
-    dropped = tuple(Dropped(x["line"], x["row"], x["reason"]) for x in d.get("dropped", []))
-    cov = d.get("covariance")
+    dropped = _field(path, d, "dropped", lambda v: tuple(
+        Dropped(x["line"], x["row"], x["reason"]) for x in v), ())
+    cov = _field(path, d, "covariance",
+                 lambda v: None if v is None else np.asarray(v, dtype=np.float64), None)
     out = dict(law=law, params={n: params[n] for n in law.param_names},
-               objective=float(d["objective"]),
-               convergence=Convergence.from_dict(d["convergence"]),
-               residuals=np.asarray(d.get("residuals", []), dtype=np.float64),
-               n_points=int(d["n_points"]), dropped=dropped, notes=tuple(d.get("notes", [])),
-               data=d.get("data", {}), options=d.get("options", {}),
-               free=tuple(d.get("free", ())),
-               covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
-               version=d.get("scalefit_version", "unknown"))
+               objective=_field(path, d, "objective", float),
+               convergence=_field(path, d, "convergence", Convergence.from_dict),
+               residuals=_field(path, d, "residuals", lambda v: np.asarray(v, np.float64), np.zeros(0)),
+               n_points=_field(path, d, "n_points", int), dropped=dropped,
+               notes=_field(path, d, "notes", lambda v: tuple(map(str, v)), ()),
+               data=_field(path, d, "data", dict, {}), options=_field(path, d, "options", dict, {}),
+               free=_field(path, d, "free", lambda v: tuple(map(str, v)), ()), covariance=cov,
+               version=str(d.get("scalefit_version", "unknown")))
     b = d.get("bootstrap")
-    if b:
-        draws = path.with_name(b["draws"])
+    if b and b.get("draws") is not None:
+        draws = path.with_name(_field(path, b, "draws", str))
         try:
             with np.load(draws) as z:
                 params_, converged, stop = z["params"], z["converged"], z["stop"]
         except (OSError, KeyError, ValueError) as err:
             raise DataError(f"{path} has bootstrap draws in {draws}, which cannot be read "
                             f"({err}); keep the two files together.") from None
-        out["resamples"] = Bootstrap(n=int(b["n"]), seed=int(b["seed"]), by=b["by"],
-                                     n_units=int(b["n_units"]), params=params_,
+        out["resamples"] = Bootstrap(n=_field(path, b, "n", int), seed=_field(path, b, "seed", int),
+                                     by=_field(path, b, "by", str),
+                                     n_units=_field(path, b, "n_units", int), params=params_,
                                      converged=converged, stop=stop)
     return out

@@ -376,7 +376,8 @@ class Fit:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Writes the fit as JSON to ``path`` (bootstrap draws beside it, ``<stem>.bootstrap.npz``);
-        returns the path."""
+        returns the path. ``"-"`` writes the JSON to standard output; a path that is a symlink
+        or a device is written in place, never replaced."""
         return write_fit(self, Path(path))
 
 

@@ -62,7 +62,8 @@ def fit(
     budget: Annotated[list[float], typer.Option(help="FLOP budget for the compute-optimal "
                                                 "table. Repeatable.")] = [],  # noqa: B006
     max_steps: Annotated[int, typer.Option(help="Solver steps per start.")] = DEFAULTS.max_steps,
-    out: Annotated[Path | None, typer.Option(help="Also write the fit as JSON.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the fit as JSON ('-': to stdout, "
+                                            "the report then goes to stderr).")] = None,
 ) -> None:
     """Fit a law to logged runs; print parameters, convergence and compute-optimal sizes."""
     import scalefit
@@ -71,6 +72,9 @@ def fit(
     try:
         columns, fixed = _pairs(column, "column"), _pairs(fix, "fix", float)
         tied = _pairs(tie, "tie")
+        bad = [b for b in budget if not (b > 0 and b != float("inf"))]
+        if bad:
+            raise ValueError(f"--budget must be a positive, finite number of FLOPs, got {bad[0]:g}.")
         enable_compile_cache()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
@@ -81,21 +85,28 @@ def fit(
         text = result.report(level)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
-    typer.echo(text)
+    to_stderr = out is not None and str(out) == "-"     # stdout holds the JSON alone
+    echo = lambda line: typer.echo(line, err=to_stderr)  # noqa: E731
+    echo(text)
     for d in result.dropped:
         where = f"line {d.line}" if d.line is not None else f"row {d.row}"
-        typer.echo(f"dropped: {where}: {d.reason}")
+        echo(f"dropped: {where}: {d.reason}")
     if {"N", "D"} == set(result.law.inputs):
         try:
             table = result.optimal(list(budget or BUDGETS), level=level).to_frame()
         except ValueError as err:
-            typer.echo(f"compute-optimal allocation: {err}")
+            typer.echo(f"warning: no compute-optimal allocation: {err}", err=True)
         else:
             band = f"; {level:.0%} bootstrap bands" if result.resamples is not None else ""
-            typer.echo(f"compute-optimal allocation (C = 6ND{band}):")
-            typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            echo(f"compute-optimal allocation (C = 6ND{band}):")
+            echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if out is not None:
-        typer.echo(f"fit written to {result.save(out)}")
+        try:
+            saved = result.save(out)
+        except OSError as err:
+            _fail(err)
+        if not to_stderr:
+            echo(f"fit written to {saved}")
     raise typer.Exit(code=0 if result.convergence.ok else 3)
 
 
@@ -111,15 +122,38 @@ def laws() -> None:
                    f"    {law.reference}")
 
 
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from scalefit._version import __version__
 
         typer.echo(__version__)
         raise typer.Exit()
 
 
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", help="Print the version.",
+                                                callback=_print_version, is_eager=True)] = False) -> None:
+    """Fit neural scaling laws to logged training runs; predict loss and compute."""
+
+
+def _stdout_closed() -> bool:
+    """True when nothing reads standard output any more (the reader of a pipe has exited)."""
+    import select
+    import sys
+
+    try:
+        poll = select.poll()
+        poll.register(sys.__stdout__.fileno(), select.POLLERR)
+        return any(event & select.POLLERR for _, event in poll.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def main() -> None:
-    """Entry point of the ``scalefit`` command."""
-    app()
+    """Entry point of the ``scalefit`` command; a closed pipe (``| head``) ends quietly, exit 0."""
+    try:
+        app()
+    except SystemExit as done:
+        if done.code not in (0, None) and _stdout_closed():
+            raise SystemExit(0) from None
+        raise

@@ -146,6 +146,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"{path} is a directory, not a table file.")
     try:
         return pd.read_parquet(p) if suffix in _PARQUET else _read_text(p, _TEXT[suffix])
+    except DataError:
+        raise
     except ImportError as err:
         raise DataError(f"{path}: reading Parquet needs pyarrow: pip install pyarrow.") from err
     except pd.errors.EmptyDataError as err:
@@ -156,11 +158,31 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def _read_text(path: Path, sep: str | None) -> pd.DataFrame:
-    """Read delimited text, keeping each row's index label = file line - 2; blank lines skipped."""
+    """Read delimited text, keeping each row's index label = file line - 2; blank lines skipped.
+
+    Refuses a header that names a column twice (pandas would rename the copy and the fit would
+    read the first silently) and a .csv whose header is clearly split by another delimiter.
+    """
+    engine = "python" if sep is None else "c"
+    header = pd.read_csv(path, sep=sep, engine=engine, header=None, nrows=1, dtype=str,
+                         keep_default_na=False).iloc[0].tolist()
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name in seen:
+            raise DataError(f"{path}: column {name!r} appears twice in the header (columns "
+                            f"{seen[name] + 1} and {i + 1}); rename one, or delete it.")
+        seen[name] = i
+    if sep == "," and len(header) == 1:
+        for other, label in ((";", "semicolon"), ("\t", "tab"), ("|", "'|'")):
+            if other in header[0]:
+                raise DataError(f"{path} looks {label}-separated (its header is {header[0]!r}), "
+                                "but a .csv is read as comma-separated. Save it with commas (or "
+                                "as .tsv for tabs), or read it with pandas.read_csv(path, "
+                                f"sep={other!r}) and pass the DataFrame.")
     with warnings.catch_warnings():  # a row longer than the header would lose data: refuse it
         warnings.simplefilter("error", pd.errors.ParserWarning)
-        frame = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c",
-                            index_col=False, skip_blank_lines=False)
+        frame = pd.read_csv(path, sep=sep, engine=engine, index_col=False,
+                            skip_blank_lines=False)
     return frame.dropna(how="all")
 
 

@@ -1,0 +1,121 @@
+"""Saved fits that cannot be misread, and command-line hygiene (part of the trustworthy-fits work)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import scalefit
+from scalefit.cli import app
+from conftest import ROOT
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def saved(example_fit, tmp_path):
+    return example_fit.save(tmp_path / "fit.json")
+
+
+def rewrite(path, change):
+    d = json.loads(path.read_text())
+    change(d)
+    path.write_text(json.dumps(d))
+    return path
+
+
+def test_round_trip_gives_identical_predictions(example_fit, saved):
+    loaded = scalefit.load(saved)
+    N, D = np.geomspace(1e7, 1e11, 5), np.geomspace(1e9, 1e13, 5)
+    np.testing.assert_array_equal(loaded.predict(N, D), example_fit.predict(N, D))
+    assert json.loads(saved.read_text())["format"] == 1
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda d: d.pop("objective"), scalefit.DataError, r"field 'objective' is missing"),
+    (lambda d: d.update(n_points="many"), scalefit.DataError, r"field 'n_points' is malformed"),
+    (lambda d: d.update(convergence={"stop": "DONE"}), scalefit.DataError,
+     r"field 'convergence' is malformed"),
+    (lambda d: d.update(format=99, scalefit_version="9.0"), scalefit.DataError,
+     r"file format 99 \(by scalefit 9.0\); this scalefit reads format 1 and older"),
+    (lambda d: d.update(law="kaplan"), ValueError, r"has parameters .* but law 'kaplan' has"),
+])
+def test_every_corrupted_saved_fit_gets_a_one_line_error(saved, change, error, message):
+    rewrite(saved, change)
+    with pytest.raises(error, match=message) as info:
+        scalefit.load(saved)
+    assert "\n" not in str(info.value)
+
+
+def test_a_truncated_or_foreign_file_is_named(saved, tmp_path):
+    saved.write_text(saved.read_text()[:200])
+    with pytest.raises(scalefit.DataError, match=r"not a scalefit fit: not readable as JSON"):
+        scalefit.load(saved)
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(scalefit.DataError, match=r"holds a JSON list"):
+        scalefit.load(tmp_path / "list.json")
+
+
+def test_loading_with_a_different_law_is_refused(saved):
+    from scalefit import Law, Param
+
+    same_names = Law(name="other", inputs=("N", "D"),
+                     params=tuple(Param(n) for n in scalefit.laws.chinchilla.param_names),
+                     loss=lambda p, x: p["E"] + p["A"] / x["N"] ** p["alpha"] + p["B"] / x["D"] ** p["beta"])
+    with pytest.raises(ValueError, match=r"holds a fit of law 'chinchilla', not 'other'"):
+        scalefit.load(saved, law=same_names)
+
+
+def test_saving_through_a_symlink_keeps_the_link(example_fit, tmp_path):
+    target = tmp_path / "real.json"
+    target.write_text("{}")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    example_fit.save(link)
+    assert link.is_symlink()
+    assert json.loads(target.read_text())["law"] == "chinchilla"
+
+
+def test_out_dash_writes_json_alone_on_stdout(example_path):
+    result = runner.invoke(app, ["fit", str(example_path), "--out", "-"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["law"] == "chinchilla" and d["format"] == 1
+    assert "parameters:" in result.stderr
+
+
+def test_bad_budget_is_an_error_on_stderr(example_path):
+    result = runner.invoke(app, ["fit", str(example_path), "--budget", "-1e21"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --budget must be a positive, finite number")
+    assert "parameters:" not in result.stdout
+
+
+def test_version_and_a_closed_pipe(example_path):
+    out = subprocess.run([sys.executable, "cli.py", "--version"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == scalefit.__version__
+    # `scalefit fit ... | head -1`: the reader leaves early; the command ends quietly with 0.
+    env = {**os.environ, "SCALEFIT_JAX_CACHE": str(ROOT / ".jax_cache")}
+    piped = subprocess.run(f"'{sys.executable}' cli.py fit '{example_path}' | head -1; "
+                           "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", cwd=ROOT,
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("law: chinchilla")
+    assert "Traceback" not in piped.stderr and "Broken pipe" not in piped.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("N,D,loss,loss\n1e8,1e9,3,3.1\n", r"column 'loss' appears twice in the header \(columns 3 and 4\)"),
+    ("N;D;loss\n1e8;1e9;3\n", r"looks semicolon-separated \(its header is 'N;D;loss'\)"),
+    ("N\tD\tloss\n1e8\t1e9\t3\n", r"looks tab-separated"),
+])
+def test_a_file_that_would_be_misread_is_refused(tmp_path, text, message):
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    with pytest.raises(scalefit.DataError, match=message):
+        scalefit.fit(path)
