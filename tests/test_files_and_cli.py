@@ -119,3 +119,23 @@ def test_a_file_that_would_be_misread_is_refused(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(scalefit.DataError, match=message):
         scalefit.fit(path)
+
+
+def test_an_input_that_never_varies_is_named(example_path):
+    import pandas as pd
+
+    runs = pd.read_csv(example_path)
+    one_size = runs[runs["N"] == runs["N"].iloc[0]]
+    with pytest.raises(scalefit.DataError, match=r"every point has N = .* \(column 'N'\), so "
+                                                 r"chinchilla cannot tell how the loss changes with N"):
+        scalefit.fit(one_size)
+
+
+def test_identical_rows_do_not_make_a_fit(example_path):
+    import pandas as pd
+
+    runs = pd.read_csv(example_path)
+    copies = pd.concat([runs.iloc[[0, 20, 40]]] * 10, ignore_index=True)   # 3 sizes, 3 rows
+    with pytest.raises(scalefit.DataError, match=r"only 3 distinct points among 30 rows .* "
+                                                 r"chinchilla has 5 free parameters"):
+        scalefit.fit(copies)

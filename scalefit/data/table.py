@@ -362,6 +362,26 @@ def _count(src: _Source, n: int, dropped: int, n_free: int | None, law_name: str
                         f"more points than free parameters.")
 
 
+def _identifiable(src: _Source, x: dict[str, np.ndarray], y: np.ndarray, used: dict[str, str],
+                  n_free: int | None, law_name: str | None) -> None:
+    """Refuse data that cannot determine the law: an input that never varies, or no more
+    distinct points than free parameters once exact duplicates are counted once."""
+    law = law_name or "the law"
+    for name, v in x.items():
+        if len(v) > 1 and np.all(v == v[0]):
+            col = used.get(name, name)
+            raise DataError(f"{src.label}: every point has {name} = {_fmt(v[0])} (column "
+                            f"{col!r}), so {law} cannot tell how the loss changes with {name}. "
+                            f"Add runs at other values of {name}, or fit a law without {name}.")
+    if n_free is not None:
+        distinct = len(np.unique(np.column_stack([*x.values(), y]), axis=0))
+        if distinct <= n_free:
+            raise DataError(f"{src.label}: only {distinct} distinct point"
+                            f"{'s' if distinct != 1 else ''} among {len(y)} rows (the rest repeat "
+                            f"them exactly), but {law} has {n_free} free parameters; a fit "
+                            f"needs more distinct points than free parameters.")
+
+
 def read_inputs(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
                 columns: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
     """Checked float64 input arrays for a prediction: no loss column needed, no row dropped.
@@ -442,6 +462,8 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
         raise DataError(f"{src.label}: column {weight_col!r} has no positive weight among the rows "
                         f"kept; at least one row must count.")
     used = {name: read.get(name) or derive[name] for name in inputs}
+    _identifiable(src, {name: x[name] for name in inputs}, values[loss_col][0][keep], used,
+                  n_free, law_name)
     used["loss"] = loss_col
     if weight_col is not None:
         used["weight"] = weight_col
