@@ -10,6 +10,30 @@ def _bound_remedy(fit, name: str) -> str:
     return f"{name} sits at its {side} bound {bound:g}: widen the bound and fit again."
 
 
+def _columns(fit) -> list[str]:
+    """Which column served as each input and as the loss, how it was chosen, and its range."""
+    data, mapped = fit.data, fit.options.get("columns", {}) or {}
+    columns = data.get("columns", {})
+    out = []
+    for name in [*fit.law.inputs, "loss"]:
+        col = columns.get(name)
+        if col is None:
+            continue
+        span = data.get("inputs", {}).get(name) if name != "loss" else data.get("loss")
+        rng = f", {span['min']:.4g} to {span['max']:.4g}" if span else ""
+        how = ("derived" if name in data.get("derived", ()) else
+               "mapped by you" if name in mapped else "found by name")
+        unit = f" ({data['unit']})" if name == "loss" and data.get("unit") else ""
+        what = f"{col}" if how == "derived" else f"column {col!r}"
+        out.append(f"{name}{unit}: {what} ({how}){rng}")
+    q = data.get("quality")
+    if q:
+        out.append(f"fit quality: RMSE of log residuals {q['rmse_log']:.3g}, largest "
+                   f"{q['max_abs_log']:.3g} (fit.residuals[{q['worst_point']}]), R² on the loss "
+                   f"{q['r2']:.4f}")
+    return out
+
+
 def report(fit, level: float = 0.95) -> str:
     """Returns the report of ``fit`` (a ``scalefit.Fit``) as lines of text."""
     c = fit.convergence
@@ -18,6 +42,7 @@ def report(fit, level: float = 0.95) -> str:
              else f"law: {fit.law.name}",
              f"data: {fit.data.get('source', '?')}: {fit.n_points} points fitted"
              + (f", {len(fit.dropped)} rows dropped (see fit.dropped)" if fit.dropped else "")]
+    lines += _columns(fit)
     lines += [f"note: {n}" for n in fit.notes]
     if fit.data.get("n_groups"):
         lines.append(f"groups: {fit.data['n_groups']} runs (column "

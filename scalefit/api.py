@@ -39,7 +39,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         group: str | None = None, fix: Mapping[str, float] | None = None,
         tie: Mapping[str, str] | None = None,
         start: Mapping[str, float] | Sequence[Mapping[str, float]] | pd.DataFrame | None = None,
-        bootstrap: int = 0, seed: int = 0, by: str | None = None,
+        bootstrap: int = 0, seed: int = 0, by: str | None = None, unit: str | None = None,
         loss: str = DEFAULTS.loss, delta: float = DEFAULTS.delta,
         n_solve: int | None = DEFAULTS.n_solve, max_steps: int = DEFAULTS.max_steps,
         gtol: float = DEFAULTS.gtol, xtol: float = DEFAULTS.xtol,
@@ -64,6 +64,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
             default the law's grid (4,500 starts for Chinchilla).
         bootstrap: refit this many resamples for intervals (0: none); see ``Fit.bootstrap``.
         seed, by: the bootstrap's seed and unit (``"row"`` or ``"group"``).
+        unit: the loss's unit, e.g. ``"nats"``, ``"bits"``, ``"bits per character"`` or
+            ``"perplexity"``; reported and saved with the fit (scalefit does not convert).
         loss, delta, n_solve, max_steps, gtol, xtol: see ``scalefit.Options``.
         drop_invalid: drop rows with NaN, inf or non-positive values (listed in ``dropped``)
             instead of raising.
@@ -87,6 +89,10 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
                        0 if table.group is None else len(table.group_labels))
     check_law(spec, problem.data)
     core = solve(spec, problem.data, problem.n, fixed=fix, starts=starts, options=options)[0]
+    if unit is not None and (not isinstance(unit, str) or not unit.strip()):
+        raise ValueError(f"unit must be a name such as 'nats' or 'bits per character', got {unit!r}.")
+    summary = {**table.summary(), "unit": unit,
+               "quality": _quality(np.asarray(core.residuals), np.asarray(table.loss))}
     recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
                 "start": "grid" if start is None else f"{len(starts)} given",
                 "columns": dict(columns or {}), "weight": weight,
@@ -94,7 +100,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     result = Fit(law=law, params=core.params, objective=core.objective,
                  convergence=core.convergence, residuals=core.residuals,
                  n_points=table.n_points, dropped=table.dropped, notes=table.notes,
-                 data=table.summary(), options=recorded, free=core.free,
+                 data=summary, options=recorded, free=core.free,
                  covariance=core.covariance, _problem=problem, _u=core.u)
     if not result.convergence.ok:
         msg = (f"{law.name} fit did not converge: {result.convergence.stop.message} "
@@ -104,6 +110,16 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
             raise FitError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
+
+
+def _quality(r: np.ndarray, y: np.ndarray) -> dict:
+    """Fit quality: RMSE and max |.| of the log residuals, R^2 of the predicted loss."""
+    predicted = y * np.exp(r)
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum((y - predicted) ** 2)) / total if total > 0 else float("nan")
+    worst = int(np.argmax(np.abs(r)))
+    return {"rmse_log": float(np.sqrt(np.mean(r ** 2))), "max_abs_log": float(abs(r[worst])),
+            "worst_point": worst, "r2": r2}
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ def fit(
     by: Annotated[str | None, typer.Option(help="Resample 'row' or 'group' (default: group "
                                            "when there are runs).")] = None,
     level: Annotated[float, typer.Option(help="Level of bootstrap intervals.")] = 0.95,
+    unit: Annotated[str | None, typer.Option(help="Unit of the loss (nats, bits, bits per "
+                                             "character, perplexity), reported and saved.")] = None,
     drop_invalid: Annotated[bool, typer.Option(help="Drop rows with NaN, inf or non-positive "
                                                "values (listed) instead of failing.")] = False,
     budget: Annotated[list[float], typer.Option(help="FLOP budget for the compute-optimal "
@@ -81,7 +83,7 @@ def fit(
             result = scalefit.fit(path, law=law, columns=columns or None, loss=loss, delta=delta,
                                   fix=fixed or None, tie=tied or None, weight=weight,
                                   group=group, drop_invalid=drop_invalid, max_steps=max_steps,
-                                  bootstrap=bootstrap, seed=seed, by=by)
+                                  bootstrap=bootstrap, seed=seed, by=by, unit=unit)
         text = result.report(level)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)

@@ -139,3 +139,25 @@ def test_identical_rows_do_not_make_a_fit(example_path):
     with pytest.raises(scalefit.DataError, match=r"only 3 distinct points among 30 rows .* "
                                                  r"chinchilla has 5 free parameters"):
         scalefit.fit(copies)
+
+
+def test_the_report_says_what_was_fitted(example_path, tmp_path):
+    import pandas as pd
+
+    runs = pd.read_csv(example_path).rename(columns={"loss": "val_loss"})
+    runs = runs.assign(C=6 * runs["N"] * runs["D"]).drop(columns="D")
+    fit = scalefit.fit(runs, columns={"loss": "val_loss"}, unit="nats")
+    text = fit.report()
+    assert "N: column 'N' (found by name), 2e+07 to 3e+09" in text
+    assert "D: C/(6N) (derived)" in text
+    assert "loss (nats): column 'val_loss' (mapped by you), 2.119 to 6.411" in text
+    q = fit.data["quality"]
+    observed = runs["val_loss"].to_numpy()
+    predicted = fit.predict(runs)
+    r2 = 1 - np.sum((observed - predicted) ** 2) / np.sum((observed - observed.mean()) ** 2)
+    assert q["r2"] == pytest.approx(r2, rel=1e-10)
+    assert q["rmse_log"] == pytest.approx(np.sqrt(np.mean(fit.residuals ** 2)), rel=1e-12)
+    assert f"R² on the loss {r2:.4f}" in text
+    assert scalefit.load(fit.save(tmp_path / "fit.json")).data["unit"] == "nats"
+    cli = runner.invoke(app, ["fit", str(example_path), "--unit", "bits per character"])
+    assert cli.exit_code == 0 and "loss (bits per character): column 'loss'" in cli.output

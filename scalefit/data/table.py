@@ -67,6 +67,7 @@ class Table:
     columns: Mapping[str, str] = field(default_factory=dict)
     group: np.ndarray | None = None
     group_labels: tuple = ()
+    derived: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         arrays = [*self.inputs.values(), self.loss] + ([] if self.weight is None else [self.weight])
@@ -93,6 +94,7 @@ class Table:
             out["n_groups"] = len(self.group_labels)
         out["notes"] = list(self.notes)
         out["columns"] = {str(k): str(v) for k, v in self.columns.items()}
+        out["derived"] = list(self.derived)
         return out
 
 
@@ -478,7 +480,7 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
                  loss=_frozen(values[loss_col][0][keep]),
                  weight=None if w is None else _frozen(w), source=src.source,
                  dropped=dropped, notes=tuple(notes), columns=used, group=codes,
-                 group_labels=labels)
+                 group_labels=labels, derived=tuple(derive))
 
 
 def _groups(src: _Source, col: str) -> tuple[np.ndarray, tuple]:
