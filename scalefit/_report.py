@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def _bound_remedy(fit, name: str) -> str:
     p, v = fit.law.param(name), fit.params[name]
     side, bound = ("lower", p.lower) if p.lower is not None and (
         p.upper is None or abs(v - p.lower) <= abs(v - p.upper)) else ("upper", p.upper)
     return f"{name} sits at its {side} bound {bound:g}: widen the bound and fit again."
+
+
+COLLINEAR = 0.99999    # |correlation| of two free parameters above which the report warns
+                       # (log A and alpha of Chinchilla on Epoch's points: 0.99974)
+LOOSE = 1.0            # ... and a standard error above this multiple of the value
+
+
+def _weakly_determined(fit) -> list[str]:
+    """Warnings for a singular Hessian, or free parameters the data barely tell apart."""
+    cov = fit.covariance
+    free = [n for n in fit.free if n not in fit.convergence.at_bound]
+    if cov is None or not free:
+        return []
+    idx = [fit.free.index(n) for n in free]
+    if not np.all(np.isfinite(cov[np.ix_(idx, idx)])):
+        return [f"warning: the Hessian at the optimum is not positive definite, so "
+                f"{', '.join(free)} are not all determined by the data: fix or tie one "
+                f"(--fix NAME=VALUE, --tie NAME=OTHER) or add data that vary more."]
+    corr = fit.correlation.to_numpy()
+    se = fit.stderr
+    loose = [n for n in free if se[n] > LOOSE * abs(fit.params[n])]
+    out = [f"warning: {', '.join(loose)} {'is' if len(loose) == 1 else 'are'} weakly "
+           f"determined (standard error above {LOOSE:.0%} of the value): fix or tie "
+           f"{'it' if len(loose) == 1 else 'one'} (--fix {loose[0]}=VALUE) or add data that "
+           f"vary more."] if loose else []
+    for a in range(len(fit.free)):
+        for b in range(a + 1, len(fit.free)):
+            if abs(corr[a, b]) > COLLINEAR:
+                x, y = fit.free[a], fit.free[b]
+                out.append(f"warning: {x} and {y} are correlated {corr[a, b]:+.6f}: the data "
+                           f"pin down only a combination of them. Fix or tie one (--fix "
+                           f"{y}={fit.params[y]:.4g}) or add data that separate them.")
+    return out
 
 
 def _columns(fit) -> list[str]:
@@ -73,4 +108,5 @@ def report(fit, level: float = 0.95) -> str:
     lines.append(f"starts: {c.n_starts} screened, {c.n_solved} solved{sub} ({stops}); "
                  f"{c.n_best_basin} reached the best objective")
     lines += [f"warning: {_bound_remedy(fit, n)}" for n in c.at_bound]
+    lines += _weakly_determined(fit)
     return "\n".join(lines)

@@ -93,7 +93,10 @@ def fit(
     for d in result.dropped:
         where = f"line {d.line}" if d.line is not None else f"row {d.row}"
         echo(f"dropped: {where}: {d.reason}")
-    if {"N", "D"} == set(result.law.inputs):
+    if {"N", "D"} == set(result.law.inputs) and not (result.convergence.ok or budget):
+        typer.echo("no compute-optimal table: the fit did not converge (pass --budget to print "
+                   "it anyway).", err=True)
+    elif {"N", "D"} == set(result.law.inputs):
         try:
             table = result.optimal(list(budget or BUDGETS), level=level).to_frame()
         except ValueError as err:

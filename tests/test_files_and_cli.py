@@ -161,3 +161,33 @@ def test_the_report_says_what_was_fitted(example_path, tmp_path):
     assert scalefit.load(fit.save(tmp_path / "fit.json")).data["unit"] == "nats"
     cli = runner.invoke(app, ["fit", str(example_path), "--unit", "bits per character"])
     assert cli.exit_code == 0 and "loss (bits per character): column 'loss'" in cli.output
+
+
+def test_nearly_collinear_parameters_are_named():
+    """N spanning only 1e8..1.2e8 with E free: E, A and alpha trade off (A's standard error is
+    20x its value, |corr(log A, alpha)| > 0.99999; on Epoch's points it is 0.99974)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    N = np.repeat(np.linspace(1e8, 1.2e8, 4), 6)
+    D = np.tile(np.geomspace(1e9, 1e11, 6), 4)
+    loss = (1.8 + 480 / N ** 0.35 + 2100 / D ** 0.37) * np.exp(rng.normal(0, 1e-3, N.size))
+    fit = scalefit.fit(pd.DataFrame({"N": N, "D": D, "loss": loss}),
+                       start={"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37})
+    text = fit.report()
+    assert "warning: A and alpha are correlated +1.000000" in text
+    assert "--fix alpha=" in text
+    assert "warning: A is weakly determined (standard error above 100% of the value)" in text
+
+
+def test_the_canonical_fit_raises_no_such_warning(example_fit):
+    assert "correlated" not in example_fit.report()
+
+
+def test_a_fit_that_did_not_converge_prints_no_allocation_unless_asked(example_path):
+    result = runner.invoke(app, ["fit", str(example_path), "--max-steps", "3"])
+    assert result.exit_code == 3
+    assert "compute-optimal allocation" not in result.stdout
+    assert "the fit did not converge (pass --budget" in result.stderr
+    asked = runner.invoke(app, ["fit", str(example_path), "--max-steps", "3", "--budget", "1e21"])
+    assert asked.exit_code == 3 and "compute-optimal allocation" in asked.stdout
