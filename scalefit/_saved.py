@@ -57,7 +57,7 @@ class Bootstrap:
     @property
     def stops(self) -> dict[Stop, int]:
         """How many refits ended each way."""
-        return {Stop(s): int(c) for s, c in zip(*np.unique(self.stop, return_counts=True))}
+        return Stop.count(self.stop)
 
     def draws(self, names) -> dict[str, np.ndarray]:
         """Returns name -> the converged refits' values."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._options import DEFAULTS, Options
 from .data import Data, bucket, pad
-from .objective import _inputs, evaluate, objective, point_terms, residuals
+from .objective import evaluate, law_inputs, objective, point_terms, residuals
 from .result import Convergence, CoreResult, Lanes, Stop
 from .solver import Settings, grad_tol, held, solve_one
 from .spec import Spec, grid_search_scale
@@ -57,9 +57,10 @@ def _settings(options: Options, total_weight: float) -> Settings:
                                               options.polish)), np.int64(options.max_steps))
 
 
-def _jax_data(data: Data, dtype=jnp.float64) -> Data:
-    return Data(x={k: jnp.asarray(v, dtype) for k, v in data.x.items()},
-                log_y=jnp.asarray(data.log_y, dtype), weight=jnp.asarray(data.weight, dtype),
+def _jax_data(data: Data) -> Data:
+    return Data(x={k: jnp.asarray(v, jnp.float64) for k, v in data.x.items()},
+                log_y=jnp.asarray(data.log_y, jnp.float64),
+                weight=jnp.asarray(data.weight, jnp.float64),
                 group=jnp.asarray(data.group, jnp.int32),
                 context={k: jnp.asarray(v, jnp.float64) for k, v in data.context.items()})
 
@@ -88,7 +89,7 @@ def _screen(spec, U, n_real, data, W, fixed, delta, *, k, chunk):
 def _lane(spec, u0, w, data, fixed, delta, lo, hi, settings):
     ev = functools.partial(evaluate, spec, data=data, w=w, fixed=fixed, delta=delta)
     obj = functools.partial(objective, spec, data=data, w=w, fixed=fixed, delta=delta)
-    st = solve_one(lambda u: ev(u), lambda u: obj(u), u0, lo, hi, settings)
+    st = solve_one(ev, obj, u0, lo, hi, settings)
     f, g, _, He, noise, meat = ev(st.u)
     gnorm = jnp.max(jnp.abs(jnp.where(held(st.u, g, lo, hi), 0.0, g)))
     return dict(u=st.u, f=f, gnorm=gnorm, gtol=grad_tol(f, He, st.u, settings), noise=noise,
@@ -194,10 +195,10 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
             w = np.concatenate([WL[s:s + m], np.repeat(WL[s:s + 1], size - m, axis=0)])
             out = _solve(spec, _lanes_on_devices(u), _lanes_on_devices(w), jdata, *args,
                          chunk=chunk)
-            parts.append(jax.tree.map(lambda a: np.asarray(a)[:m], out))
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    out["f"] = np.where(np.isfinite(out["f"]), out["f"], np.inf)
-    return Lanes(**out)
+            part = {k: np.asarray(a)[:m] for k, a in out.items()}
+            part["f"] = np.where(np.isfinite(part["f"]), part["f"], np.inf)
+            parts.append(Lanes(**part))
+    return Lanes.concat(parts)
 
 
 def subsample(data: Data, n: int) -> tuple[Data, np.ndarray, int]:
@@ -296,7 +297,7 @@ def _result(spec, data, n, fixed, lanes: Lanes, refined: Lanes | None, n_starts,
     best = _best(final)
     u, fbest = final.u[best], float(final.f[best])
     lo, hi = spec.bounds()
-    stops = {Stop(s): int(c) for s, c in zip(*np.unique(lanes.stop, return_counts=True))}
+    stops = Stop.count(lanes.stop)
     near = lambda v, b: math.isfinite(b) and abs(v - b) <= 1e-9 * (1 + abs(b))  # noqa: E731
     at_bound = tuple(n for n, v, a, b in zip(spec.free, u, lo, hi) if near(v, a) or near(v, b))
     conv = Convergence(
@@ -352,7 +353,7 @@ def _check_shapes(spec: Spec, x_shapes: tuple, context_shapes: tuple, n_pad: int
             fixed_values = jnp.zeros(len(spec.fixed), jnp.float64)
             out = jax.eval_shape(
                 lambda d: law.log_fn()(spec.params(jnp.asarray(u), fixed_values),
-                                       _inputs(spec, d), d.context), data)
+                                       law_inputs(spec, d), d.context), data)
     except Exception as err:  # a user's function can fail in any way; say where it failed
         raise ValueError(f"law {law.name!r} failed on the data ({type(err).__name__}: {err}). "
                          f"{hint}") from None

@@ -37,7 +37,8 @@ def point_terms(r, delta, loss: str):
     return rho, psi, irls, exact
 
 
-def _inputs(spec, data):
+def law_inputs(spec, data):
+    """The arrays a law's function reads as ``x``: its inputs, and ``group`` for a context law."""
     x = {k: data.x[k] for k in spec.law.inputs}
     if spec.law.context:
         x["group"] = data.group
@@ -46,7 +47,7 @@ def _inputs(spec, data):
 
 def residuals(spec, u, data, fixed):
     """log L_pred - log y at every point, for search vector u."""
-    return spec.law.log_fn()(spec.params(u, fixed), _inputs(spec, data), data.context) - data.log_y
+    return spec.law.log_fn()(spec.params(u, fixed), law_inputs(spec, data), data.context) - data.log_y
 
 
 def objective(spec, u, data, w, fixed, delta):

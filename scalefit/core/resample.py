@@ -54,14 +54,8 @@ def resample_weights(n_draws: int, seed: int, base: np.ndarray, units: np.ndarra
 
 def natural(spec: Spec, U: np.ndarray, fixed: Mapping[str, float]) -> np.ndarray:
     """Returns (B, n_params) natural-scale parameters, in law order, from search-scale U."""
-    out = {}
-    for i, name in enumerate(spec.free):
-        out[name] = np.exp(U[:, i]) if spec.law.param(name).log else U[:, i].copy()
-    for name in spec.fixed:
-        out[name] = np.full(len(U), float(fixed[name]))
-    for name, root in spec.tied:
-        out[name] = out[root]
-    return np.stack([out[name] for name in spec.law.param_names], axis=1)
+    p = spec.params(U.T, [float(fixed[n]) for n in spec.fixed], exp=np.exp)
+    return np.stack([np.broadcast_to(p[name], len(U)) for name in spec.law.param_names], axis=1)
 
 
 def bootstrap(spec: Spec, data: Data, n: int, fixed: Mapping[str, float], u_opt: np.ndarray,
@@ -83,10 +77,8 @@ def bootstrap(spec: Spec, data: Data, n: int, fixed: Mapping[str, float], u_opt:
     # Blocks of resamples bound the weights held at once (numpy's multinomial draws row after
     # row, so the draws do not depend on the block size).
     block = max(CHUNK, LANE_CELLS // max(n, 1))
-    parts = [solve_lanes(spec, data, fixed, np.repeat(u0, len(W), axis=0), W, options)
-             for W in resample_weights(n_draws, seed, base, units, n_units, block)]
-    lanes = Lanes(**{k: np.concatenate([getattr(p, k) for p in parts])
-                     for k in Lanes.__dataclass_fields__})
+    lanes = Lanes.concat([solve_lanes(spec, data, fixed, np.repeat(u0, len(W), axis=0), W, options)
+                          for W in resample_weights(n_draws, seed, base, units, n_units, block)])
     params = natural(spec, lanes.u, fixed)
     params.setflags(write=False)
     return Resampled(params=params, objective=lanes.f, stop=lanes.stop,

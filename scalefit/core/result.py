@@ -22,6 +22,11 @@ class Stop(enum.IntEnum):
     def __format__(self, spec: str) -> str:
         return format(self.name, spec)
 
+    @staticmethod
+    def count(codes) -> dict[Stop, int]:
+        """How many of ``codes`` (an array of stop codes) ended each way."""
+        return {Stop(s): int(c) for s, c in zip(*np.unique(codes, return_counts=True))}
+
     @property
     def message(self) -> str:
         return {
@@ -114,6 +119,12 @@ class Lanes:
     snorm: np.ndarray
     hessian: np.ndarray
     meat: np.ndarray
+
+    @classmethod
+    def concat(cls, parts) -> Lanes:
+        """Joins batches of lanes, in order."""
+        return cls(**{k: np.concatenate([getattr(p, k) for p in parts])
+                      for k in cls.__dataclass_fields__})
 
     def take(self, which) -> Lanes:
         """Returns the lanes selected by an index, slice or mask."""

@@ -70,11 +70,15 @@ class Spec:
         fixed = tuple(n for n in law.param_names if n in fix)
         return cls(law, free, fixed, tuple((n, roots[n]) for n in law.param_names if n in tie), loss)
 
-    def params(self, u, fixed) -> dict:
-        """Maps a search vector (and fixed values) to every parameter on its natural scale."""
+    def params(self, u, fixed, exp=jnp.exp) -> dict:
+        """Maps a search vector (and fixed values) to every parameter on its natural scale.
+
+        ``u[i]`` may be a scalar or an array of draws; ``exp`` is ``jnp.exp`` inside kernels,
+        ``np.exp`` for float64 arrays on the host.
+        """
         out = {}
         for i, name in enumerate(self.free):
-            out[name] = jnp.exp(u[i]) if self.law.param(name).log else u[i]
+            out[name] = exp(u[i]) if self.law.param(name).log else u[i]
         for j, name in enumerate(self.fixed):
             out[name] = fixed[j]
         for name, root in self.tied:

@@ -312,8 +312,6 @@ def _check(src: _Source, values: dict[str, tuple[np.ndarray, str]], drop_invalid
     clauses = []
     for col, (v, sign) in values.items():
         ok = np.isfinite(v) & ((v > 0) if sign == "positive" else (v >= 0))
-        if sign == "present":
-            sign = "present (not missing)"
         bad = np.flatnonzero(~ok)
         if not len(bad):
             continue
@@ -450,7 +448,7 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
     group_col = columns.get(group, group) if group is not None else None
     codes, labels = (None, ()) if group_col is None else _groups(src, group_col)
     if codes is not None:
-        values[group_col] = (np.where(codes >= 0, 1.0, np.nan), "present")
+        values[group_col] = (np.where(codes >= 0, 1.0, np.nan), "present (not missing)")
     keep, dropped = _check(src, values, drop_invalid)
     dropped = src.dropped + dropped
     _count(src, int(keep.sum()), len(dropped), n_free, law_name)
