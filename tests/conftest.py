@@ -28,20 +28,30 @@ EPOCH_PATH = ("epoch-research/analyzing-chinchilla/92258837425e1b5f2851d624287f0
               "data/svg_extracted_data.csv")
 
 
+def _missing(path: str) -> str | None:
+    """Why a mirrored dataset is unavailable, or None when it is there."""
+    root = os.environ.get("SCALEFIT_DATA_DIR")
+    if root is not None and (Path(root) / path).is_file():
+        return None
+    return (f"dataset {path} not found under SCALEFIT_DATA_DIR={root!r}; point it at a mirror "
+            "(CI sets ../shared/datasets)")
+
+
 def requires_dataset(path: str):
     """Skips a test, naming the file and the variable, when a mirrored dataset is absent."""
-    root = os.environ.get("SCALEFIT_DATA_DIR")
-    present = root is not None and (Path(root) / path).is_file()
-    return pytest.mark.skipif(not present, reason=f"dataset {path} not found under "
-                              f"SCALEFIT_DATA_DIR={root!r}; point it at a mirror (CI sets "
-                              "../shared/datasets)")
+    why = _missing(path)
+    return pytest.mark.skipif(why is not None, reason=why or "")
 
 
 @pytest.fixture(scope="session")
 def epoch_240():
-    """Epoch AI's Chinchilla points with their filter (n = 240)."""
+    """Epoch AI's Chinchilla points with their filter (n = 240); every test that uses them
+    (directly or through ``epoch_fit``) skips, saying why, when the mirror lacks them."""
     import scalefit
 
+    why = _missing(EPOCH_PATH)
+    if why is not None:
+        pytest.skip(why)
     return scalefit.data.read_chinchilla(epoch_filter=True)
 
 
