@@ -9,7 +9,7 @@ JAX-backed names load on first use, so ``scalefit --help`` and ``scalefit.data``
 """
 
 from ._version import __version__
-from .errors import ConvergenceWarning, DataError, FitError
+from .errors import ConvergenceWarning, DataError, ExtrapolationWarning, FitError
 
 _LAZY = {
     "Law": ("laws._spec", "Law"), "Param": ("laws._spec", "Param"),
@@ -21,7 +21,8 @@ _LAZY = {
     "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),
 }
 
-__all__ = ["__version__", "ConvergenceWarning", "DataError", "FitError", *_LAZY]
+__all__ = ["__version__", "ConvergenceWarning", "DataError", "ExtrapolationWarning", "FitError",
+           *_LAZY]
 
 
 def __getattr__(name: str):

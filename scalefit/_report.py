@@ -12,6 +12,41 @@ def _bound_remedy(fit, name: str) -> str:
     return f"{name} sits at its {side} bound {bound:g}: widen the bound and fit again."
 
 
+RUNAWAY = 1.0          # a parameter more than this many grid spans beyond its start grid ran away
+
+
+def runaway(fit) -> tuple[str, str] | None:
+    """For a fit that did not converge, the free parameter that ran away (furthest beyond its
+    start grid, on the search scale, by more than ``RUNAWAY`` grid spans) and the finding in
+    words with the remedy in command-line words; None otherwise."""
+    if fit.convergence.ok:
+        return None
+    worst, far = None, RUNAWAY
+    for name in fit.free:
+        p, v = fit.law.param(name), fit.params[name]
+        if name in fit.convergence.at_bound or (p.log and not v > 0):
+            continue
+        at = np.log(v) if p.log else v
+        grid = np.log(p.grid) if p.log else np.asarray(p.grid)
+        span = max(float(np.ptp(grid)), 1.0)
+        beyond = max(grid.min() - at, at - grid.max()) / span
+        if beyond > far:
+            worst, far = name, beyond
+    if worst is None:
+        return None
+    p, v = fit.law.param(worst), fit.params[worst]
+    lo, hi = min(p.grid), max(p.grid)
+    side = "below" if (np.log(v) if p.log else v) < (np.log(lo) if p.log else lo) else "above"
+    toward = ("toward 0" if p.log and side == "below" else "toward infinity" if side == "above"
+              else "toward minus infinity")
+    diverged = [f for f in fit.data.get("flags", ()) if f["rule"] == "diverged" and not f["dropped"]]
+    extra = (f", or leave out the {len(diverged)} diverged points (--drop diverged)"
+             if diverged else "")
+    return worst, (f"{worst} ran away {toward}: {v:.4g}, far {side} its start grid ({lo:.4g} to "
+                   f"{hi:.4g}); the data do not pin it down. Fix it at a value you trust "
+                   f"(--fix {worst}=VALUE), or add runs that vary the inputs more{extra}.")
+
+
 COLLINEAR = 0.99999    # |correlation| of two free parameters above which the report warns
                        # (log A and alpha of Chinchilla on Epoch's points: 0.99974)
 LOOSE = 1.0            # ... and a standard error above this multiple of the value
@@ -69,6 +104,35 @@ def _columns(fit) -> list[str]:
     return out
 
 
+SHOWN = 3   # flagged points quoted per rule
+
+
+def _flags(fit) -> list[str]:
+    """The flags, rule by rule: the rule and its threshold, how many, the first few points."""
+    from .data.flags import RULES, describe
+
+    records = fit.data.get("flags", ())
+    thresholds = fit.options.get("thresholds", {})
+    runs = bool(fit.data.get("n_groups"))
+    out = []
+    for rule in RULES:
+        found = [f for f in records if f["rule"] == rule]
+        if not found:
+            continue
+        gone = sum(f["dropped"] for f in found)
+        what = (f"dropped ({gone} of {len(found)})" if gone else
+                f"kept in the fit (--drop {rule} leaves them out)")
+        out.append(f"flagged {rule}: {len(found)} point{'s' if len(found) != 1 else ''} "
+                   f"({describe(rule, thresholds, runs)}), {what}; see fit.flags")
+        for f in found[:SHOWN]:
+            where = f"line {f['line']}" if f["line"] is not None else f"row {f['row']!r}"
+            run = f" (run {f['run']!r})" if f["run"] is not None else ""
+            out.append(f"  {where}{run}: {f['reason']}")
+        if len(found) > SHOWN:
+            out.append(f"  ... and {len(found) - SHOWN} more")
+    return out
+
+
 def report(fit, level: float = 0.95) -> str:
     """Returns the report of ``fit`` (a ``scalefit.Fit``) as lines of text."""
     c = fit.convergence
@@ -79,6 +143,7 @@ def report(fit, level: float = 0.95) -> str:
              + (f", {len(fit.dropped)} rows dropped (see fit.dropped)" if fit.dropped else "")]
     lines += _columns(fit)
     lines += [f"note: {n}" for n in fit.notes]
+    lines += _flags(fit)
     if fit.data.get("n_groups"):
         lines.append(f"groups: {fit.data['n_groups']} runs (column "
                      f"{fit.options.get('group')!r})")
@@ -100,7 +165,9 @@ def report(fit, level: float = 0.95) -> str:
                  + (f", delta={fit.options['delta']:g}" if loss == "huber" else "")
                  + " over log residuals)")
     verdict = "converged" if c.ok else "NOT converged"
-    lines.append(f"convergence: {verdict}: {c.stop.message}; {c.n_steps} steps; "
+    ran = runaway(fit)
+    why = c.stop.message.split(";")[0] + "; see the warning below" if ran else c.stop.message
+    lines.append(f"convergence: {verdict}: {why}; {c.n_steps} steps; "
                  f"max |gradient| {c.grad_norm:.2e} (tolerance {c.grad_tol:.2e})")
     stops = ", ".join(f"{n} {s.name.lower()}" for s, n in sorted(c.stops.items()))
     sub = (f" on an even subsample of {c.subsample} of the {fit.n_points} points, the best "
@@ -108,5 +175,6 @@ def report(fit, level: float = 0.95) -> str:
     lines.append(f"starts: {c.n_starts} screened, {c.n_solved} solved{sub} ({stops}); "
                  f"{c.n_best_basin} reached the best objective")
     lines += [f"warning: {_bound_remedy(fit, n)}" for n in c.at_bound]
+    lines += [f"warning: {ran[1]}"] if ran else []
     lines += _weakly_determined(fit)
     return "\n".join(lines)

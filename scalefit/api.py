@@ -20,12 +20,14 @@ import pandas as pd
 
 from . import predict as _predict
 from ._options import DEFAULTS, Options
+from ._report import runaway
 from ._saved import Bootstrap, read_fit, write_fit
 from ._version import __version__
 from .core import Convergence, Spec, Stop, check_law, make_data, solve
 from .core.resample import bootstrap as _resample
 from .data import Dropped, prepare, read_inputs
-from .errors import ConvergenceWarning, FitError
+from .data.flags import check_rules, outliers
+from .errors import ConvergenceWarning, DataError, ExtrapolationWarning, FitError
 from .laws import Law, get_law
 
 __all__ = ["fit", "load", "Fit", "Bootstrap"]
@@ -40,6 +42,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         tie: Mapping[str, str] | None = None,
         start: Mapping[str, float] | Sequence[Mapping[str, float]] | pd.DataFrame | None = None,
         bootstrap: int = 0, seed: int = 0, by: str | None = None, unit: str | None = None,
+        drop: Sequence[str] = (), thresholds: Mapping[str, float] | None = None,
         loss: str = DEFAULTS.loss, delta: float = DEFAULTS.delta,
         n_solve: int | None = DEFAULTS.n_solve, max_steps: int = DEFAULTS.max_steps,
         gtol: float = DEFAULTS.gtol, xtol: float = DEFAULTS.xtol,
@@ -66,6 +69,13 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         seed, by: the bootstrap's seed and unit (``"row"`` or ``"group"``).
         unit: the loss's unit, e.g. ``"nats"``, ``"bits"``, ``"bits per character"`` or
             ``"perplexity"``; reported and saved with the fit (scalefit does not convert).
+        drop: flagging rules whose points are left out and listed in ``dropped``: any of
+            ``"diverged"``, ``"duplicates"``, ``"leverage"`` (checked before fitting) and
+            ``"outliers"`` (found by a first fit, which is then redone without them). Every
+            flag, dropped or not, is in ``Fit.flags``.
+        thresholds: a rule's threshold, e.g. ``{"diverged": 2.0}`` (default
+            ``scalefit.data.flags.THRESHOLDS``: 1.5x the loss, 2 decades, 5 standard
+            deviations of the residuals).
         loss, delta, n_solve, max_steps, gtol, xtol: see ``scalefit.Options``.
         drop_invalid: drop rows with NaN, inf or non-positive values (listed in ``dropped``)
             instead of raising.
@@ -76,27 +86,38 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         ValueError: unknown law or parameter, bad option.
         FitError: ``strict=True`` and the best start did not converge.
     """
+    if unit is not None and (not isinstance(unit, str) or not unit.strip()):
+        raise ValueError(f"unit must be a name such as 'nats' or 'bits per character', got {unit!r}.")
     law = get_law(law)
     options = Options(loss=loss, delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol,
                       xtol=xtol)
     spec = Spec.build(law, fix, tie, options.loss)
     fix = {k: float(v) for k, v in (fix or {}).items()}
+    drop, thresholds = check_rules(drop, thresholds)
     table = prepare(data, law.inputs, columns=columns, weight=weight, group=group,
-                    drop_invalid=drop_invalid, n_free=len(spec.free), law_name=law.name)
+                    drop_invalid=drop_invalid, n_free=len(spec.free), law_name=law.name,
+                    drop=drop, thresholds=thresholds)
     starts = None if start is None else _starts(spec, start)
-    problem = _Problem(spec, make_data(table.inputs, table.loss, table.weight, table.group),
-                       table.n_points, fix, options,
-                       0 if table.group is None else len(table.group_labels))
-    check_law(spec, problem.data)
-    core = solve(spec, problem.data, problem.n, fixed=fix, starts=starts, options=options)[0]
-    if unit is not None and (not isinstance(unit, str) or not unit.strip()):
-        raise ValueError(f"unit must be a name such as 'nats' or 'bits per character', got {unit!r}.")
-    summary = {**table.summary(), "unit": unit,
+    problem, core = _solve(spec, table, fix, starts, options)
+    found = outliers(np.asarray(core.residuals), thresholds["outliers"],
+                     options.delta if options.loss == "huber" else None)
+    flags = table.flags + table.flag_records(found, drop)
+    if found and "outliers" in drop:
+        mask = np.zeros(table.n_points, bool)
+        mask[[f.index for f in found]] = True
+        table = table.without(mask, {f.index: f"dropped as outliers: {f.reason}" for f in found})
+        if table.n_points <= len(spec.free):
+            raise DataError(f"{table.source}: only {table.n_points} points remain after dropping "
+                            f"{len(found)} outliers, but {law.name} has {len(spec.free)} free "
+                            "parameters; keep the outliers, or raise their threshold.")
+        problem, core = _solve(spec, table, fix, starts, options)
+    summary = {**table.summary(), "flags": list(flags), "unit": unit,
                "quality": _quality(np.asarray(core.residuals), np.asarray(table.loss))}
     recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
                 "start": "grid" if start is None else f"{len(starts)} given",
                 "columns": dict(columns or {}), "weight": weight,
-                "group": table.columns.get("group")}
+                "group": table.columns.get("group"), "drop": list(drop),
+                "thresholds": thresholds}
     result = Fit(law=law, params=core.params, objective=core.objective,
                  convergence=core.convergence, residuals=core.residuals,
                  n_points=table.n_points, dropped=table.dropped, notes=table.notes,
@@ -106,10 +127,22 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         msg = (f"{law.name} fit did not converge: {result.convergence.stop.message} "
                f"(max |gradient| {result.convergence.grad_norm:.3g}, tolerance "
                f"{result.convergence.grad_tol:.3g}).")
+        ran = runaway(result)
+        msg += f" {ran[1]}" if ran else ""
         if strict:
             raise FitError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
+
+
+def _solve(spec: Spec, table, fix: dict, starts, options: Options):
+    """Fits the table: returns what a bootstrap needs to refit, and the engine's result."""
+    problem = _Problem(spec, make_data(table.inputs, table.loss, table.weight, table.group),
+                       table.n_points, fix, options,
+                       0 if table.group is None else len(table.group_labels))
+    check_law(spec, problem.data)
+    core = solve(spec, problem.data, problem.n, fixed=fix, starts=starts, options=options)[0]
+    return problem, core
 
 
 def _quality(r: np.ndarray, y: np.ndarray) -> dict:
@@ -226,6 +259,18 @@ class Fit:
         return (f"Fit(law={self.law.name!r}, {params}, objective={self.objective:.10g}, "
                 f"n_points={self.n_points}, {state})")
 
+    @property
+    def flags(self) -> pd.DataFrame:
+        """The points the flagging rules found, one row per point and rule: ``line`` (in the
+        file; None for a DataFrame), ``row`` (index label), ``run``, ``rule`` (diverged,
+        duplicates, leverage, outliers), ``value`` (what the rule measured: the loss ratio, the
+        decades, the robust z-score), ``reason`` and ``dropped`` (left out by ``drop=``).
+        The rules and thresholds: ``scalefit.data.flags``."""
+        columns = ["line", "row", "run", "rule", "value", "reason", "dropped"]
+        records = [dict(r) for r in self.data.get("flags", ())]
+        return pd.DataFrame(records, columns=columns).astype({"value": "float64",
+                                                               "dropped": "bool"})
+
     # ---- uncertainty ----
 
     @property
@@ -331,32 +376,69 @@ class Fit:
             raise ValueError(f"{', '.join(both)} given both by position and by name.")
         return {**dict(zip(names, args)), **inputs}
 
+    def _beyond(self, x: Mapping[str, np.ndarray], what: str) -> np.ndarray:
+        """How far the points of ``x`` lie outside the fitted data (decades); warns beyond
+        ``scalefit.predict.FAR``."""
+        ranges = self.data.get("inputs", {})
+        per = _predict.beyond(ranges, x)
+        message = _predict.far_message(per, ranges, what)
+        if message:
+            warnings.warn(message, ExtrapolationWarning, stacklevel=3)
+        return _predict.farthest(per)
+
+    def extrapolation(self, *args, **inputs) -> pd.DataFrame:
+        """Returns how far each point lies outside the data the law was fitted to.
+
+        Takes inputs like ``predict``. One column per input: decades above the largest fitted
+        value (positive) or below the smallest (negative), 0 inside the fitted range; and
+        ``decades_beyond``, the largest distance of the point over its inputs.
+        """
+        x = self._inputs(args, inputs)
+        per = _predict.beyond(self.data.get("inputs", {}), x)
+        cols = {n: np.ravel(np.broadcast_arrays(*per.values())[i]) for i, n in enumerate(per)}
+        return pd.DataFrame({**cols, "decades_beyond": np.ravel(_predict.farthest(per))})
+
     def predict(self, *args, level: float = LEVEL, **inputs):
         """Returns the predicted loss at the given inputs (the loss column's units).
 
         ``fit.predict(df)`` reads the law's input columns from a DataFrame or a CSV/Parquet
         path, through the column mapping the fit was made with (D derived from C and N if
         needed); ``fit.predict(N, D)`` takes arrays in the law's input order;
-        ``fit.predict(N=..., D=...)`` takes them by name.
+        ``fit.predict(N=..., D=...)`` takes them by name. A point more than
+        ``scalefit.predict.FAR`` (1) decade outside the fitted data raises an
+        ``ExtrapolationWarning`` naming the input; ``extrapolation`` gives the distances.
 
         Returns:
             An array; with a bootstrap, a DataFrame with columns ``loss``, ``lower`` and
-            ``upper`` (the ``level`` percentile band over the converged refits).
+            ``upper`` (the ``level`` percentile band over the converged refits) and
+            ``decades_beyond`` (how far each point lies outside the fitted data).
         """
         x = self._inputs(args, inputs)
         loss = _predict.predict_loss(self.law, self.params, x)
+        far = self._beyond(x, "a prediction")
         if self.resamples is None:
             return loss
         draws = _predict.loss_draws(self.law, self._draws(), x)
         lower, upper = _predict.band(draws, level)
         return pd.DataFrame({"loss": np.ravel(loss), "lower": np.ravel(lower),
-                             "upper": np.ravel(upper)})
+                             "upper": np.ravel(upper),
+                             "decades_beyond": np.ravel(np.broadcast_to(far, np.shape(loss)))})
 
-    def optimal(self, compute, n_range: tuple[float, float] = _predict.N_RANGE,
+    def optimal(self, compute=None, n_range: tuple[float, float] = _predict.N_RANGE,
                 level: float = LEVEL) -> _predict.Allocation:
         """Returns the compute-optimal N and D (and loss) for budgets in FLOPs, C = 6ND; with a
-        bootstrap, ``band`` holds the ``level`` interval of N, D, D/N and loss."""
+        bootstrap, ``band`` holds the ``level`` interval of N, D, D/N and loss.
+
+        ``compute`` defaults to the powers of 10 from one decade below the data's largest
+        compute to three above it. ``decades_beyond`` says how far each (N, D) lies outside the
+        fitted data; beyond 1 decade an ``ExtrapolationWarning`` says so.
+        """
+        if compute is None:
+            _predict._needs_nd(self.law, "compute-optimal allocation")
+            compute = _predict.default_budgets(self.data.get("inputs", {}))
         alloc = _predict.optimal_allocation(self.law, self.params, compute, n_range)
+        far = self._beyond({"N": alloc.N, "D": alloc.D}, "a compute-optimal allocation")
+        alloc = dataclasses.replace(alloc, decades_beyond=far if np.ndim(far) else float(far))
         if self.resamples is None:
             return alloc
         per = _predict.optimal_draws(self.law, self._draws(), compute, n_range)
@@ -369,12 +451,17 @@ class Fit:
 
     def tokens(self, loss, N, level: float = LEVEL):
         """Returns the tokens needed at N parameters to reach ``loss``; with a bootstrap, a
-        DataFrame with columns ``D``, ``lower`` and ``upper`` (inf: some refits never reach it)."""
+        DataFrame with columns ``D``, ``lower`` and ``upper`` (inf: some refits never reach it)
+        and ``decades_beyond`` (how far (N, D) lies outside the fitted data; beyond 1 decade an
+        ``ExtrapolationWarning`` says so)."""
         D = _predict.tokens_for_loss(self.law, self.params, loss, N)
+        x = {"N": N, "D": D} if "N" in self.law.inputs else {"D": D}
+        far = self._beyond(x, "the tokens to reach that loss")
         if self.resamples is None:
             return D
         lower, upper = _predict.band(_predict.tokens_draws(self.law, self._draws(), loss, N), level)
-        return pd.DataFrame({"D": np.ravel(D), "lower": np.ravel(lower), "upper": np.ravel(upper)})
+        return pd.DataFrame({"D": np.ravel(D), "lower": np.ravel(lower), "upper": np.ravel(upper),
+                             "decades_beyond": np.ravel(np.broadcast_to(far, np.shape(D)))})
 
     # ---- report and files ----
 

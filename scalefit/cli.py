@@ -17,8 +17,6 @@ from scalefit._options import DEFAULTS
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Fit neural scaling laws to logged training runs; predict loss and compute.")
 
-BUDGETS = (1e20, 1e21, 1e22, 1e23, 1e24, 1e25)
-
 
 def _pairs(items: list[str], what: str, convert=str) -> dict:
     out = {}
@@ -61,8 +59,17 @@ def fit(
                                              "character, perplexity), reported and saved.")] = None,
     drop_invalid: Annotated[bool, typer.Option(help="Drop rows with NaN, inf or non-positive "
                                                "values (listed) instead of failing.")] = False,
+    drop: Annotated[list[str], typer.Option(help="Leave out the points a rule flags: diverged, "
+                                            "duplicates, leverage or outliers (listed). "
+                                            "Repeatable.")] = [],  # noqa: B006
+    threshold: Annotated[list[str], typer.Option(help="A rule's threshold: RULE=VALUE, e.g. "
+                                                 "diverged=2 (loss ratio), leverage=2 "
+                                                 "(decades), outliers=5 (standard deviations). "
+                                                 "Repeatable.")] = [],  # noqa: B006
     budget: Annotated[list[float], typer.Option(help="FLOP budget for the compute-optimal "
-                                                "table. Repeatable.")] = [],  # noqa: B006
+                                                "table (default: powers of 10 from a decade "
+                                                "below the data's compute to three above). "
+                                                "Repeatable.")] = [],  # noqa: B006
     max_steps: Annotated[int, typer.Option(help="Solver steps per start.")] = DEFAULTS.max_steps,
     out: Annotated[Path | None, typer.Option(help="Also write the fit as JSON ('-': to stdout, "
                                             "the report then goes to stderr).")] = None,
@@ -70,10 +77,11 @@ def fit(
     """Fit a law to logged runs; print parameters, convergence and compute-optimal sizes."""
     import scalefit
     from scalefit._compile_cache import enable_compile_cache
+    from scalefit.predict import FAR
 
     try:
         columns, fixed = _pairs(column, "column"), _pairs(fix, "fix", float)
-        tied = _pairs(tie, "tie")
+        tied, thresholds = _pairs(tie, "tie"), _pairs(threshold, "threshold", float)
         bad = [b for b in budget if not (b > 0 and b != float("inf"))]
         if bad:
             raise ValueError(f"--budget must be a positive, finite number of FLOPs, got {bad[0]:g}.")
@@ -83,7 +91,8 @@ def fit(
             result = scalefit.fit(path, law=law, columns=columns or None, loss=loss, delta=delta,
                                   fix=fixed or None, tie=tied or None, weight=weight,
                                   group=group, drop_invalid=drop_invalid, max_steps=max_steps,
-                                  bootstrap=bootstrap, seed=seed, by=by, unit=unit)
+                                  bootstrap=bootstrap, seed=seed, by=by, unit=unit, drop=drop,
+                                  thresholds=thresholds)
         text = result.report(level)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
@@ -98,13 +107,21 @@ def fit(
                    "it anyway).", err=True)
     elif {"N", "D"} == set(result.law.inputs):
         try:
-            table = result.optimal(list(budget or BUDGETS), level=level).to_frame()
+            with warnings.catch_warnings():      # the decades_beyond column says it instead
+                warnings.simplefilter("ignore", scalefit.ExtrapolationWarning)
+                table = result.optimal(list(budget) or None, level=level).to_frame()
         except ValueError as err:
             typer.echo(f"warning: no compute-optimal allocation: {err}", err=True)
         else:
             band = f"; {level:.0%} bootstrap bands" if result.resamples is not None else ""
-            echo(f"compute-optimal allocation (C = 6ND{band}):")
+            echo(f"compute-optimal allocation (C = 6ND{band}; decades_beyond: how far (N, D) "
+                 "lies outside the fitted data):")
             echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            far = table[table["decades_beyond"] > FAR]
+            if len(far):
+                typer.echo(f"warning: {len(far)} of {len(table)} budgets put N or D more than "
+                           f"{FAR:g} decade beyond the fitted data (from C = {far['C'].min():.3g}"
+                           "): extrapolations; treat them with care.", err=True)
     if out is not None:
         try:
             saved = result.save(out)

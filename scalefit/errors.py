@@ -11,3 +11,7 @@ class FitError(RuntimeError):
 
 class ConvergenceWarning(UserWarning):
     """A fit was returned although its best start did not meet the convergence test."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A prediction lies far outside the range of the data the law was fitted to."""

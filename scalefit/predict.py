@@ -13,6 +13,7 @@ import numpy as np
 
 from .laws._spec import Law
 
+FAR = 1.0                    # decades beyond the fitted data past which a prediction warns
 N_RANGE = (1e6, 1e15)        # default search range of N for a numeric compute-optimal allocation
 D_MAX = 1e40                 # tokens searched up to in the tokens-to-target query
 
@@ -75,7 +76,9 @@ class Allocation:
     """Compute-optimal model size and tokens for budgets C (FLOPs) under C = 6ND.
 
     Attributes are floats for a scalar budget, arrays otherwise: C (FLOPs), N (parameters),
-    D (tokens), loss (predicted at (N, D)).
+    D (tokens), loss (predicted at (N, D)), decades_beyond (how far (N, D) lies outside the
+    fitted data, see ``decades_beyond``; set by ``Fit.optimal``); ``band``: with a bootstrap,
+    name -> (lower, upper).
     """
 
     C: np.ndarray | float
@@ -83,6 +86,7 @@ class Allocation:
     D: np.ndarray | float
     loss: np.ndarray | float
     band: Mapping[str, tuple] | None = None
+    decades_beyond: np.ndarray | float | None = None
 
     @property
     def tokens_per_param(self):
@@ -98,6 +102,8 @@ class Allocation:
                "loss": np.atleast_1d(self.loss)}
         for name, (lower, upper) in (self.band or {}).items():
             out[f"{name}_lower"], out[f"{name}_upper"] = np.atleast_1d(lower), np.atleast_1d(upper)
+        if self.decades_beyond is not None:
+            out["decades_beyond"] = np.atleast_1d(self.decades_beyond)
         return pd.DataFrame(out)
 
 
@@ -253,6 +259,49 @@ def _bisect_d(lossf, target) -> np.ndarray:
         above = lossf(np.exp(mid)) > target
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
     return np.exp(0.5 * (lo + hi))
+
+
+def beyond(ranges: Mapping[str, Mapping[str, float]],
+           inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Returns, per input, how many decades each point lies outside the fitted range of that
+    input: log10(x / largest fitted) above it, log10(x / smallest fitted) (negative) below it,
+    0 inside. Inputs without a recorded range are left out."""
+    out = {}
+    for name, x in inputs.items():
+        span = ranges.get(name) or {}
+        if "min" not in span:
+            continue
+        v = np.log10(np.asarray(x, np.float64))
+        hi, lo = np.log10(span["max"]), np.log10(span["min"])
+        out[name] = np.where(v > hi, v - hi, np.where(v < lo, v - lo, 0.0))
+    return out
+
+
+def farthest(per_input: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The largest distance (decades, either side) over the inputs of ``beyond``'s result."""
+    if not per_input:
+        return np.zeros(())
+    return np.max(np.abs(np.broadcast_arrays(*per_input.values())), axis=0)
+
+
+def far_message(per_input: Mapping[str, np.ndarray], ranges, what: str) -> str | None:
+    """Words for the farthest point beyond ``FAR`` decades, or None when all lie closer."""
+    if not per_input:
+        return None
+    worst = max(per_input, key=lambda n: np.max(np.abs(per_input[n])))
+    d = np.ravel(per_input[worst])[np.argmax(np.abs(np.ravel(per_input[worst])))]
+    if abs(d) <= FAR:
+        return None
+    side, end = ("above the largest", "max") if d > 0 else ("below the smallest", "min")
+    return (f"{what} lies {abs(d):.2g} decades {side} fitted {worst} "
+            f"({ranges[worst][end]:.3g}): an extrapolation; treat it with care.")
+
+
+def default_budgets(ranges: Mapping[str, Mapping[str, float]]) -> np.ndarray:
+    """Budgets for a compute-optimal table: the powers of 10 from one decade below the data's
+    largest compute (6 x largest N x largest D) to three decades above it."""
+    top = np.floor(np.log10(6.0 * ranges["N"]["max"] * ranges["D"]["max"]))
+    return 10.0 ** np.arange(top - 1, top + 4)
 
 
 def band(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

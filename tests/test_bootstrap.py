@@ -47,7 +47,7 @@ def test_epoch_bootstrap_reproduces_the_published_intervals(epoch_boot):
 @requires_dataset(EPOCH_PATH)
 def test_bands_on_every_prediction(epoch_boot, epoch_fit):
     band = epoch_boot.predict(7e10, 1.4e12)
-    assert list(band.columns) == ["loss", "lower", "upper"]
+    assert list(band.columns) == ["loss", "lower", "upper", "decades_beyond"]
     row = band.iloc[0]
     assert row["lower"] < row["loss"] < row["upper"]
     assert row["loss"] == pytest.approx(float(epoch_fit.predict(7e10, 1.4e12)), rel=1e-14)

@@ -246,7 +246,7 @@ def test_at_most_five_offending_rows_are_quoted():
 
 def test_csv_lines_count_the_header_as_line_1(tmp_path):
     path = write(tmp_path, "N,D,loss\n1e8,2e9,3.0\n2e8,4e9,nan\n\n4e8,8e9,2.6\n8e8,-1,2.4\n"
-                           "1e9,2e10,2.2\n")
+                           "1e9,3e10,2.2\n")
     with pytest.raises(DataError, match=rf"^{at(path)}: column 'D' must be positive and finite; "
                        r"1 of 5 rows is not \(line 6: -1\); column 'loss' must be positive and "
                        r"finite; 1 of 5 rows is not \(line 3: nan\)\."):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -31,7 +32,10 @@ def rewrite(path, change):
 def test_round_trip_gives_identical_predictions(example_fit, saved):
     loaded = scalefit.load(saved)
     N, D = np.geomspace(1e7, 1e11, 5), np.geomspace(1e9, 1e13, 5)
-    np.testing.assert_array_equal(loaded.predict(N, D), example_fit.predict(N, D))
+    with pytest.warns(scalefit.ExtrapolationWarning):      # 1e11 is 1.5 decades beyond 3e9
+        np.testing.assert_array_equal(loaded.predict(N, D), example_fit.predict(N, D))
+    pd.testing.assert_frame_equal(loaded.extrapolation(N, D), example_fit.extrapolation(N, D))
+    pd.testing.assert_frame_equal(loaded.flags, example_fit.flags)
     assert json.loads(saved.read_text())["format"] == 1
 
 

@@ -7,6 +7,7 @@ or, with ``drop_invalid=True``, dropping them and saying so in ``Table.dropped``
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import warnings
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scalefit.data.flags import Flag, check_rules, flag_points
 from scalefit.errors import DataError
 
 _TEXT = {".csv": ",", ".tsv": "\t", ".txt": None}
@@ -56,6 +58,11 @@ class Table:
         columns: the column each name was read from (canonical name -> user's column or formula).
         group: the integer group (run) of each point, 0..n_groups-1, or None.
         group_labels: the group column's value for each group code.
+        derived: the inputs derived from other columns (e.g. D = C/(6N)).
+        rows: the source's index label of each point; lines: its file line, or None.
+        flags: what the flagging rules found (``scalefit.data.flags``), as records naming the
+            line, row and run of each point (dropped ones included).
+        thresholds: the thresholds the rules used.
     """
 
     inputs: dict[str, np.ndarray]
@@ -68,12 +75,51 @@ class Table:
     group: np.ndarray | None = None
     group_labels: tuple = ()
     derived: tuple[str, ...] = ()
+    rows: tuple = ()
+    lines: tuple = ()
+    flags: tuple[dict, ...] = ()
+    thresholds: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         arrays = [*self.inputs.values(), self.loss] + ([] if self.weight is None else [self.weight])
         arrays += [] if self.group is None else [self.group]
         if any(a.ndim != 1 or len(a) != len(self.loss) for a in arrays):
             raise ValueError("Table arrays must be 1-D and all of the same length")
+
+    def where(self, i: int) -> str:
+        """Where point ``i`` came from, in words: its file line or its row label."""
+        if self.lines and self.lines[i] is not None:
+            return f"line {self.lines[i]}"
+        return f"row {self.rows[i]!r}" if self.rows else f"point {i}"
+
+    def without(self, drop: np.ndarray, reasons: Mapping[int, str]) -> Table:
+        """Returns the table without the points where ``drop`` is true, each listed in
+        ``dropped`` with its reason (``flags`` are kept: they record where each point was)."""
+        keep = ~np.asarray(drop, bool)
+        gone = tuple(Dropped(self.lines[i] if self.lines else None,
+                             self.rows[i] if self.rows else i, reasons[i])
+                     for i in np.flatnonzero(~keep))
+        group, labels = self.group, self.group_labels
+        if group is not None:
+            used, group = np.unique(group[keep], return_inverse=True)
+            labels, group = tuple(labels[i] for i in used), _frozen_int(group)
+        return dataclasses.replace(
+            self, inputs={k: _frozen(v[keep]) for k, v in self.inputs.items()},
+            loss=_frozen(self.loss[keep]),
+            weight=None if self.weight is None else _frozen(self.weight[keep]),
+            dropped=self.dropped + gone, group=group, group_labels=labels,
+            rows=tuple(r for r, k in zip(self.rows, keep) if k),
+            lines=tuple(r for r, k in zip(self.lines, keep) if k))
+
+    def flag_records(self, flags: Sequence[Flag], drop: Sequence[str]) -> tuple[dict, ...]:
+        """The flags as JSON-ready records: line, row, run, rule, value, reason, dropped."""
+        return tuple({"line": self.lines[f.index] if self.lines else None,
+                      "row": self.rows[f.index] if self.rows else f.index,
+                      "run": None if self.group is None else self.group_labels[self.group[f.index]],
+                      "rule": f.rule, "value": None if f.rule == "duplicates" else f.value,
+                      "reason": (f"{f.reason} ({self.where(int(f.value))})"
+                                 if f.rule == "duplicates" else f.reason),
+                      "dropped": f.rule in drop} for f in flags)
 
     @property
     def n_points(self) -> int:
@@ -95,6 +141,7 @@ class Table:
         out["notes"] = list(self.notes)
         out["columns"] = {str(k): str(v) for k, v in self.columns.items()}
         out["derived"] = list(self.derived)
+        out["flags"] = [dict(f) for f in self.flags]
         return out
 
 
@@ -350,6 +397,12 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _frozen_int(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=np.int32)
+    a.setflags(write=False)
+    return a
+
+
 def _count(src: _Source, n: int, dropped: int, n_free: int | None, law_name: str | None) -> None:
     """Refuse a table left with no rows, or with no more rows than free parameters."""
     after = f" after dropping {dropped} row{'s' if dropped != 1 else ''}" if dropped else ""
@@ -362,24 +415,51 @@ def _count(src: _Source, n: int, dropped: int, n_free: int | None, law_name: str
                         f"more points than free parameters.")
 
 
-def _identifiable(src: _Source, x: dict[str, np.ndarray], y: np.ndarray, used: dict[str, str],
+COLLINEAR = 0.01   # decades: inputs whose logs stay this close to one line cannot be told apart
+
+
+def _identifiable(label: str, x: dict[str, np.ndarray], y: np.ndarray, used: Mapping[str, str],
                   n_free: int | None, law_name: str | None) -> None:
-    """Refuse data that cannot determine the law: an input that never varies, or no more
-    distinct points than free parameters once exact duplicates are counted once."""
+    """Refuse data that cannot determine the law: an input that never varies, inputs that
+    vary only together (their logs on one line, so the law cannot separate the terms in each),
+    or no more distinct points than free parameters once exact duplicates count once."""
     law = law_name or "the law"
     for name, v in x.items():
         if len(v) > 1 and np.all(v == v[0]):
-            col = used.get(name, name)
-            raise DataError(f"{src.label}: every point has {name} = {_fmt(v[0])} (column "
-                            f"{col!r}), so {law} cannot tell how the loss changes with {name}. "
-                            f"Add runs at other values of {name}, or fit a law without {name}.")
+            raise DataError(f"{label}: every point has {name} = {_fmt(v[0])} (column "
+                            f"{used.get(name, name)!r}), so {law} cannot tell how the loss "
+                            f"changes with {name}. Add runs at other values of {name}, or fit a "
+                            f"law without {name}.")
+    if len(x) > 1 and n_free is not None:
+        _separable(label, x, used, law)
     if n_free is not None:
         distinct = len(np.unique(np.column_stack([*x.values(), y]), axis=0))
         if distinct <= n_free:
-            raise DataError(f"{src.label}: only {distinct} distinct point"
+            raise DataError(f"{label}: only {distinct} distinct point"
                             f"{'s' if distinct != 1 else ''} among {len(y)} rows (the rest repeat "
                             f"them exactly), but {law} has {n_free} free parameters; a fit "
                             f"needs more distinct points than free parameters.")
+
+
+def _separable(label: str, x: dict[str, np.ndarray], used: Mapping[str, str], law: str) -> None:
+    """Refuse inputs whose logs all lie within ``COLLINEAR`` decades of one line (or plane):
+    the data then move along a single direction, e.g. every run at D = 20·N."""
+    names = list(x)
+    Z = np.column_stack([np.log10(x[n]) for n in names])
+    Z = Z - Z.mean(axis=0)
+    _, s, vt = np.linalg.svd(Z, full_matrices=False)
+    if s[-1] / np.sqrt(len(Z)) >= COLLINEAR:
+        return
+    weight = np.abs(vt[-1])
+    a, b = (names[i] for i in sorted(np.argsort(weight)[::-1][:2]))
+    relation = ""
+    if len(names) == 2:
+        slope = np.polyfit(np.log10(x[a]), np.log10(x[b]), 1)[0]
+        k = float(np.median(x[b] / x[a] ** slope))
+        relation = f" (at every point {b} ≈ {k:.3g}·{a}^{slope:.3g})"
+    raise DataError(f"{label}: {a} and {b} vary together{relation}, so {law} cannot separate "
+                    f"the effect of {a} from that of {b}. Add runs off that line: other {b} at "
+                    f"the same {a} (columns {used.get(a, a)!r} and {used.get(b, b)!r}).")
 
 
 def read_inputs(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
@@ -407,7 +487,8 @@ def read_inputs(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *
 def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
             columns: Mapping[str, str] | None = None, loss: str = "loss",
             weight: str | None = None, group: str | None = None, drop_invalid: bool = False,
-            n_free: int | None = None, law_name: str | None = None) -> Table:
+            n_free: int | None = None, law_name: str | None = None,
+            drop: Sequence[str] = (), thresholds: Mapping[str, float] | None = None) -> Table:
     """Checked float64 arrays of runs, as a :class:`Table`; the caller's data is left untouched.
 
     Args:
@@ -423,6 +504,9 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
             and list them in ``Table.dropped``, instead of raising.
         n_free: the law's number of free parameters; the table must have more points.
         law_name: the law's name, for messages.
+        drop: flagging rules whose points are dropped (listed in ``dropped``), from
+            ``scalefit.data.flags.RULES`` (``outliers`` needs a fit and is applied by it).
+        thresholds: rule name -> threshold, replacing ``scalefit.data.flags.THRESHOLDS``.
 
     Returns:
         The Table; D = C/(6N) or C = 6·N·D derived when needed and absent (said in ``notes``).
@@ -462,23 +546,44 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
         raise DataError(f"{src.label}: column {weight_col!r} has no positive weight among the rows "
                         f"kept; at least one row must count.")
     used = {name: read.get(name) or derive[name] for name in inputs}
-    _identifiable(src, {name: x[name] for name in inputs}, values[loss_col][0][keep], used,
-                  n_free, law_name)
     used["loss"] = loss_col
     if weight_col is not None:
         used["weight"] = weight_col
     if codes is not None:
         used["group"] = group_col
         codes, kept = np.unique(codes[keep], return_inverse=True)
-        labels, codes = tuple(labels[i] for i in codes), kept.astype(np.int32)
-        codes.setflags(write=False)
+        labels, codes = tuple(labels[i] for i in codes), _frozen_int(kept)
         if auto_group:
             notes.append(f"points grouped into {len(labels)} runs by column {group_col!r}")
-    return Table(inputs={name: _frozen(x[name]) for name in inputs},
-                 loss=_frozen(values[loss_col][0][keep]),
-                 weight=None if w is None else _frozen(w), source=src.source,
-                 dropped=dropped, notes=tuple(notes), columns=used, group=codes,
-                 group_labels=labels, derived=tuple(derive))
+    rows = tuple(src.label_of(i) for i in np.flatnonzero(keep))
+    table = Table(inputs={name: _frozen(x[name]) for name in inputs},
+                  loss=_frozen(values[loss_col][0][keep]),
+                  weight=None if w is None else _frozen(w), source=src.source,
+                  dropped=dropped, notes=tuple(notes), columns=used, group=codes,
+                  group_labels=labels, derived=tuple(derive), rows=rows,
+                  lines=tuple(src.line(r) for r in rows))
+    table = _flag(table, drop, thresholds, src.label)
+    _count(src, table.n_points, len(table.dropped), n_free, law_name)
+    _identifiable(src.label, table.inputs, table.loss, used, n_free, law_name)
+    return table
+
+
+def _flag(table: Table, drop: Sequence[str], thresholds: Mapping[str, float] | None,
+          label: str) -> Table:
+    """Applies the data-only flagging rules; drops the points of the rules in ``drop``."""
+    drop, thresholds = check_rules(drop, thresholds)
+    flags, notes = flag_points(table.inputs, table.loss, table.group, thresholds)
+    table = dataclasses.replace(table, flags=table.flag_records(flags, drop),
+                                thresholds=thresholds, notes=table.notes + tuple(notes))
+    reasons: dict[int, str] = {}
+    for f in flags:
+        if f.rule in drop:
+            reasons.setdefault(f.index, f"dropped as {f.rule}: {f.reason}")
+    if not reasons:
+        return table
+    mask = np.zeros(table.n_points, bool)
+    mask[list(reasons)] = True
+    return table.without(mask, reasons)
 
 
 def _groups(src: _Source, col: str) -> tuple[np.ndarray, tuple]:
