@@ -114,6 +114,7 @@ def _flags(fit) -> list[str]:
     records = fit.data.get("flags", ())
     thresholds = fit.options.get("thresholds", {})
     runs = bool(fit.data.get("n_groups"))
+    huber = fit.options.get("loss", "huber") == "huber"
     out = []
     for rule in RULES:
         found = [f for f in records if f["rule"] == rule]
@@ -123,7 +124,7 @@ def _flags(fit) -> list[str]:
         what = (f"dropped ({gone} of {len(found)})" if gone else
                 f"kept in the fit (--drop {rule} leaves them out)")
         out.append(f"flagged {rule}: {len(found)} point{'s' if len(found) != 1 else ''} "
-                   f"({describe(rule, thresholds, runs)}), {what}; see fit.flags")
+                   f"({describe(rule, thresholds, runs, huber)}), {what}; see fit.flags")
         for f in found[:SHOWN]:
             where = f"line {f['line']}" if f["line"] is not None else f"row {f['row']!r}"
             run = f" (run {f['run']!r})" if f["run"] is not None else ""

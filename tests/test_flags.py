@@ -207,3 +207,12 @@ def test_the_cli_labels_extrapolated_budgets(tmp_path):
     assert float(first.split()[-1]) == 0 and float(second.split()[-1]) > 2
     assert "warning: 1 of 2 budgets put N or D more than 1 decade beyond the fitted data " \
            "(from C = 1e+26)" in result.stderr
+
+
+def test_other_columns_that_may_hold_a_loss_are_named():
+    runs = sweep().assign(**{"smooth loss": lambda d: d["loss"] * 1.01})
+    fit = scalefit.fit(runs)
+    assert ("note: column 'loss' was fitted as the loss; 'smooth loss' may hold another (map it "
+            "with columns={\"loss\": ...} or --column loss=NAME)") in fit.report()
+    mapped = scalefit.fit(runs, columns={"loss": "smooth loss"})
+    assert not any("may hold another" in n for n in mapped.notes)

@@ -32,9 +32,9 @@ PAIRS = 50_000_000     # pairwise comparisons the diverged rule makes at most pe
 
 DESCRIPTIONS = {
     "diverged": "loss above {t:g}x the lowest loss of any point{run} that used no more of any input",
-    "duplicates": "the same inputs, loss{run} as an earlier row",
+    "duplicates": "the same inputs{run} as an earlier row",
     "leverage": "an input more than {t:g} decades from the bulk of the data",
-    "outliers": "log residual beyond {t:g} standard deviations and beyond the Huber delta",
+    "outliers": "log residual beyond {t:g} standard deviations{run}",
 }
 
 
@@ -83,9 +83,11 @@ def check_rules(drop: Sequence[str] | str | None,
     return drop, out
 
 
-def describe(rule: str, thresholds: Mapping[str, float], runs: bool) -> str:
+def describe(rule: str, thresholds: Mapping[str, float], runs: bool, huber: bool = True) -> str:
     """The rule in words, with its threshold."""
-    run = " of its run" if rule == "diverged" and runs else ", run" if runs else ""
+    run = {"diverged": " of its run" if runs else "",
+           "duplicates": ", loss and run" if runs else " and loss",
+           "outliers": " and beyond the Huber delta" if huber else ""}.get(rule, "")
     return DESCRIPTIONS[rule].format(t=thresholds.get(rule, 0.0), run=run)
 
 

@@ -27,6 +27,7 @@ _COMPRESSED = {".gz", ".bz2", ".xz", ".zip", ".zst"}
 _HINTS = {"N": ("param", "size"), "D": ("token", "data"), "C": ("flop", "compute"),
           "loss": ("loss",)}  # words in a user's column name that suggest the canonical one
 _SHOWN = 5  # offending rows quoted per column in an error message
+_LOSSY = ("loss", "bpc", "bpb", "ppl", "perplexity", "nll", "entropy")  # names of other losses
 
 
 @dataclass(frozen=True)
@@ -555,6 +556,12 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
         labels, codes = tuple(labels[i] for i in codes), _frozen_int(kept)
         if auto_group:
             notes.append(f"points grouped into {len(labels)} runs by column {group_col!r}")
+    others = [str(c) for c in src.frame.columns if str(c) != loss_col and str(c) not in used.values()
+              and any(w in str(c).lower() for w in _LOSSY)]
+    if others and loss not in columns:
+        notes.append(f"column {loss_col!r} was fitted as the loss; {', '.join(map(repr, others))} "
+                     f"may hold another (map it with columns={{\"{loss}\": ...}} or --column "
+                     f"{loss}=NAME)")
     rows = tuple(src.label_of(i) for i in np.flatnonzero(keep))
     table = Table(inputs={name: _frozen(x[name]) for name in inputs},
                   loss=_frozen(values[loss_col][0][keep]),
