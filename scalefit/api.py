@@ -395,7 +395,7 @@ class Fit:
         """
         x = self._inputs(args, inputs)
         per = _predict.beyond(self.data.get("inputs", {}), x)
-        cols = {n: np.ravel(np.broadcast_arrays(*per.values())[i]) for i, n in enumerate(per)}
+        cols = dict(zip(per, map(np.ravel, np.broadcast_arrays(*per.values()))))
         return pd.DataFrame({**cols, "decades_beyond": np.ravel(_predict.farthest(per))})
 
     def predict(self, *args, level: float = LEVEL, **inputs):
