@@ -58,6 +58,14 @@ class Options:
                              f"xtol={self.xtol}, polish={self.polish}, "
                              f"basin_rtol={self.basin_rtol}.")
 
+    @classmethod
+    def resolve(cls, law_defaults=(), **given) -> Options:
+        """The options of a fit: ``DEFAULTS``, then the law's own defaults (``Law.fit_defaults``,
+        e.g. a squared loss for Farseer), then the values given; a ``TUNABLE`` option given as
+        None means "not given" (``n_solve=None`` keeps its meaning: solve every start)."""
+        given = {k: v for k, v in given.items() if v is not None or k not in TUNABLE}
+        return dataclasses.replace(DEFAULTS, **{**dict(law_defaults), **given})
+
     def to_dict(self) -> dict:
         """Returns the options as plain values (what a saved fit records)."""
         return dataclasses.asdict(self)
@@ -70,3 +78,4 @@ class Options:
 
 
 DEFAULTS = Options()
+TUNABLE = ("loss", "delta", "max_steps")    # options a law may set defaults for

@@ -9,6 +9,8 @@ def _bound_remedy(fit, name: str) -> str:
     p, v = fit.law.param(name), fit.params[name]
     side, bound = ("lower", p.lower) if p.lower is not None and (
         p.upper is None or abs(v - p.lower) <= abs(v - p.upper)) else ("upper", p.upper)
+    if p.why:
+        return f"{name} sits at its {side} bound {bound:g}, which {p.why}."
     return f"{name} sits at its {side} bound {bound:g}: widen the bound and fit again."
 
 

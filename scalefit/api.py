@@ -43,8 +43,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         start: Mapping[str, float] | Sequence[Mapping[str, float]] | pd.DataFrame | None = None,
         bootstrap: int = 0, seed: int = 0, by: str | None = None, unit: str | None = None,
         drop: Sequence[str] = (), thresholds: Mapping[str, float] | None = None,
-        loss: str = DEFAULTS.loss, delta: float = DEFAULTS.delta,
-        n_solve: int | None = DEFAULTS.n_solve, max_steps: int = DEFAULTS.max_steps,
+        loss: str | None = None, delta: float | None = None,
+        n_solve: int | None = DEFAULTS.n_solve, max_steps: int | None = None,
         gtol: float = DEFAULTS.gtol, xtol: float = DEFAULTS.xtol,
         drop_invalid: bool = False, strict: bool = False) -> Fit:
     """Returns the law fitted to logged runs by robust multi-start minimisation.
@@ -64,7 +64,9 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         fix: parameters held at a value, e.g. ``{"E": 1.69}``.
         tie: parameters set equal to another, e.g. ``{"beta": "alpha"}``.
         start: one start (a mapping of free-parameter values), several, or a DataFrame of them;
-            default the law's grid (4,500 starts for Chinchilla).
+            or ``"grid"`` (the product of the parameters' grids: 4,500 starts for Chinchilla)
+            or ``"sobol:n"`` (n quasi-random starts in the box the grids span); default the
+            law's own (``Law.start``).
         bootstrap: refit this many resamples for intervals (0: none); see ``Fit.bootstrap``.
         seed, by: the bootstrap's seed and unit (``"row"`` or ``"group"``).
         unit: the loss's unit, e.g. ``"nats"``, ``"bits"``, ``"bits per character"`` or
@@ -76,7 +78,10 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         thresholds: a rule's threshold, e.g. ``{"diverged": 2.0}`` (default
             ``scalefit.data.flags.THRESHOLDS``: 1.5x the loss, 2 decades, 5 standard
             deviations of the residuals).
-        loss, delta, n_solve, max_steps, gtol, xtol: see ``scalefit.Options``.
+        loss, delta, n_solve, max_steps, gtol, xtol: see ``scalefit.Options``; ``loss``,
+            ``delta`` and ``max_steps`` default to the law's own choice (``Law.fit_defaults``:
+            Farseer fits squared log residuals with up to 3,000 steps), else to
+            ``scalefit.Options``' defaults.
         drop_invalid: drop rows with NaN, inf or non-positive values (listed in ``dropped``)
             instead of raising.
         strict: raise FitError instead of warning when the fit did not converge.
@@ -89,8 +94,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     if unit is not None and (not isinstance(unit, str) or not unit.strip()):
         raise ValueError(f"unit must be a name such as 'nats' or 'bits per character', got {unit!r}.")
     law = get_law(law)
-    options = Options(loss=loss, delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol,
-                      xtol=xtol)
+    options = Options.resolve(law.fit_defaults, loss=loss, delta=delta, n_solve=n_solve,
+                              max_steps=max_steps, gtol=gtol, xtol=xtol)
     spec = Spec.build(law, fix, tie, options.loss)
     fix = {k: float(v) for k, v in (fix or {}).items()}
     drop, thresholds = check_rules(drop, thresholds)
@@ -114,7 +119,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     summary = {**table.summary(), "flags": list(flags), "unit": unit,
                "quality": _quality(np.asarray(core.residuals), np.asarray(table.loss))}
     recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
-                "start": "grid" if start is None else f"{len(starts)} given",
+                "start": (law.start if start is None else start if isinstance(start, str)
+                          else f"{len(starts)} given"),
                 "columns": dict(columns or {}), "weight": weight,
                 "group": table.columns.get("group"), "drop": list(drop),
                 "thresholds": thresholds}
@@ -168,7 +174,10 @@ class _Problem:
 
 
 def _starts(spec: Spec, start) -> np.ndarray:
-    """Returns user starts as a (n_starts, n_free) natural-scale array, checked."""
+    """Returns user starts as a (n_starts, n_free) natural-scale array, checked; a string
+    names a start design (``"grid"``, ``"sobol:n"``)."""
+    if isinstance(start, str):
+        return spec.starts(start)
     rows = start.to_dict("records") if isinstance(start, pd.DataFrame) else (
         [start] if isinstance(start, Mapping) else list(start))
     if not rows:

@@ -42,8 +42,10 @@ def fit(
     law: Annotated[str, typer.Option(help="Law name; `scalefit laws` lists them.")] = "chinchilla",
     column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN, e.g. "
                                               "N=model_size. Repeatable.")] = [],  # noqa: B006
-    loss: Annotated[str, typer.Option(help="huber or squared.")] = DEFAULTS.loss,
-    delta: Annotated[float, typer.Option(help="Huber delta on log residuals.")] = DEFAULTS.delta,
+    loss: Annotated[str | None, typer.Option(help=f"huber or squared (default {DEFAULTS.loss}, "
+                                             "or the law's own).")] = None,
+    delta: Annotated[float | None, typer.Option(help="Huber delta on log residuals (default "
+                                                f"{DEFAULTS.delta:g}).")] = None,
     fix: Annotated[list[str], typer.Option(help="Hold a parameter: NAME=VALUE. Repeatable.")] = [],  # noqa: B006
     tie: Annotated[list[str], typer.Option(help="Tie a parameter: NAME=OTHER. Repeatable.")] = [],  # noqa: B006
     weight: Annotated[str | None, typer.Option(help="Column of per-point weights.")] = None,
@@ -70,7 +72,9 @@ def fit(
                                                 "table (default: powers of 10 from a decade "
                                                 "below the data's compute to three above). "
                                                 "Repeatable.")] = [],  # noqa: B006
-    max_steps: Annotated[int, typer.Option(help="Solver steps per start.")] = DEFAULTS.max_steps,
+    max_steps: Annotated[int | None, typer.Option(help="Solver steps per start (default "
+                                                  f"{DEFAULTS.max_steps}, or the law's own)."
+                                                  )] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the fit as JSON ('-': to stdout, "
                                             "the report then goes to stderr).")] = None,
 ) -> None:

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._options import DEFAULTS, LOSSES
-from ..laws._spec import Law
+from ..laws._spec import Law, parse_start
 
 
 @dataclass(frozen=True)
@@ -98,14 +98,37 @@ class Spec:
         return np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
 
     def grid(self) -> np.ndarray:
-        """The default starts: the Cartesian product of the free parameters' grids, natural scale."""
+        """The Cartesian product of the free parameters' grids, natural scale."""
         grids = [self.law.param(n).grid for n in self.free]
         return np.array(list(itertools.product(*grids)), dtype=np.float64)
 
+    def sobol(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` scrambled Sobol points in the box spanned by each free parameter's grid
+        (smallest to largest value, on the search scale), returned on the natural scale."""
+        import warnings
+
+        from scipy.stats import qmc
+
+        box = self.to_search(np.array([[min(self.law.param(p).grid) for p in self.free],
+                                       [max(self.law.param(p).grid) for p in self.free]]))
+        with warnings.catch_warnings():     # n need not be a power of 2 here
+            warnings.simplefilter("ignore", UserWarning)
+            S = qmc.Sobol(len(self.free), scramble=True, seed=seed).random(n)
+        U = box[0] + S * (box[1] - box[0])
+        logs = np.array([self.law.param(p).log for p in self.free])
+        return np.where(logs, np.exp(U), U)
+
+    def starts(self, start: str | None = None) -> np.ndarray:
+        """The starts ``start`` names (``"grid"`` or ``"sobol:n"``; default the law's own),
+        natural scale."""
+        n = parse_start(start or self.law.start)
+        return self.grid() if n is None else self.sobol(n)
+
 
 @functools.lru_cache(maxsize=64)
-def grid_search_scale(spec: Spec) -> np.ndarray:
-    """The law's default starts on the search scale, built once per spec value (read-only)."""
-    U = spec.to_search(spec.grid())
+def grid_search_scale(spec: Spec, start: str | None = None) -> np.ndarray:
+    """The starts ``start`` names (default the law's) on the search scale, built once per
+    spec value (read-only)."""
+    U = spec.to_search(spec.starts(start))
     U.flags.writeable = False
     return U

@@ -48,11 +48,22 @@ DATASETS: dict[str, Remote] = {r.name: r for r in (
            "epoch-research/analyzing-chinchilla/92258837425e1b5f2851d624287f0120583a3d0e/"
            "data/svg_extracted_data.csv",
            "193478df4e90f040016431996c45682659306840ecdadf83cfb9cd5ca0aa1b30"),
+    # Upstream publishes this file on the branch "main", not at a commit, so the path's third part
+    # is "main" (as in the mirror); the sha256 is what pins the content.
+    Remote("farseer",
+           "Farseer-Scaling-Law/Farseer/main/ipynb/data/1222_full.csv",
+           "e50df0fb1d00b39161408db23c929b8c89f021121cac350beed581b5c8719307"),
 )}
 
 _EPOCH_COLUMNS = ("Model Size", "Training FLOP", "loss")
 _EPOCH_DROPPED = 5
 _EPOCH_REASON = "among the 5 highest losses (Epoch AI's filter, Besiroglu et al. 2024)"
+
+_FARSEER_COLUMNS = ("N", "D", "C", "L", "loss", "smooth loss", "N_add_emb")
+_FARSEER_MIN_N = 2e8  # Li et al. (2025) leave N < 2e8 out of their fits
+_FARSEER_BPC = "bits per character"
+_FARSEER_EN = ("IntelliValSet_Raw|en|web-data", "IntelliValSet_Raw|en|paper",
+               "IntelliValSet_Raw|en|book")  # L is a weighted mean of these three: same unit
 
 
 def data_dir() -> Path | None:
@@ -193,4 +204,113 @@ def read_chinchilla(*, epoch_filter: bool = False) -> pd.DataFrame:
         notes.append(f"Epoch AI's filter: {_EPOCH_DROPPED} highest losses dropped (n = {len(df)})")
     df.attrs["scalefit"] = {"source": f"epoch-chinchilla ({remote.url})", "dropped": dropped,
                             "notes": notes}
+    return df
+
+
+def _farseer_target(target: str, validation: list[str],
+                    path: Path) -> tuple[str, str, str | None]:
+    """The file's column for ``target``, words for it in a note, and its unit (None: unknown)."""
+    if target in ("loss", "train_loss"):
+        return "loss", "the training loss (the file's 'loss', kept as 'train_loss')", "nats"
+    if target == "smooth loss":
+        return target, "column 'smooth loss', the smoothed training loss", "nats"
+    if target == "L":
+        return target, "column 'L', the validation loss Li et al. 2025 fit", _FARSEER_BPC
+    if target in _FARSEER_EN and target in validation:
+        words = (f"column {target!r}, a validation loss (L is a weighted mean of the three "
+                 f"'IntelliValSet_Raw|en|...' columns, so they share its unit)")
+        return target, words, _FARSEER_BPC
+    if target in validation:
+        words = f"column {target!r}, a validation loss; the file does not state its unit"
+        return target, words, None
+    choices = ["L", *[c for c in validation if c != "L"], "train_loss", "smooth loss"]
+    close = difflib.get_close_matches(str(target), choices, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise DataError(f"{path}: unknown target {target!r}.{hint} Choose one of "
+                    f"{', '.join(map(repr, choices))} ('loss' also means the training loss).")
+
+
+def read_farseer(*, target: str = "L", min_N: float | None = _FARSEER_MIN_N) -> pd.DataFrame:
+    """The Farseer grid of Li et al. (2025, "Farseer: A Refined Scaling Law in Large Language
+    Models"): 404 runs, 25 model sizes from 9.96e7 to 6.37e9, D = 1e9·√2^k tokens up to 5.12e11.
+
+    N is the non-embedding parameter count (the file's ``N``, the paper's convention; ``N_add_emb``
+    counts the embeddings too). The paper fits the validation bits per character ``L`` and leaves
+    N < 2e8 out; by default so does this. The file's ``D/N`` (and ``new_D/N``) columns are not
+    D/N, so ``D/N`` is recomputed. Four (N, D) pairs appear twice; both copies are kept and named
+    in the notes.
+
+    Args:
+        target: the column returned as ``loss``: ``"L"`` (the default), any ``IntelliValSet...``
+            column, ``"train_loss"`` (or ``"loss"``) for the training loss, or ``"smooth loss"``.
+        min_N: drop runs with N below this (listed in ``df.attrs["scalefit"]["dropped"]``); None
+            keeps all 404. Runs without a value of ``target`` are dropped too, and listed.
+
+    Returns:
+        Columns N (non-embedding parameters), D (tokens), C (the file's FLOP, about M·D, not
+        6ND), D/N, loss (``target``), N_add_emb (parameters with embeddings), then every
+        validation column (``L``, the ``IntelliValSet...`` ones), ``train_loss`` (the file's
+        training ``loss``, nats) and ``smooth loss``, so another target can be fitted with
+        ``columns={"loss": ...}``; all float64, indexed by the row's number in the file (0..403;
+        file line = index + 2). ``df.attrs["scalefit"]`` holds the source, the dropped rows,
+        notes and, where known, the loss's ``unit``, which :func:`prepare` carries on.
+
+    Raises:
+        DataError: the file cannot be fetched, its columns are not the expected ones, or
+            ``target`` is not one of its loss columns.
+    """
+    remote = DATASETS["farseer"]
+    path = fetch(remote)
+    raw = read_table(path)
+    missing = [c for c in _FARSEER_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: expected columns {', '.join(map(repr, _FARSEER_COLUMNS))} but "
+                        f"{', '.join(map(repr, missing))} are absent (columns: "
+                        f"{', '.join(map(str, raw.columns))}); the upstream format changed.")
+    validation = ["L", *[str(c) for c in raw.columns if str(c).startswith("IntelliValSet")]]
+    column, words, unit = _farseer_target(target, validation, path)
+    df = pd.DataFrame({"N": raw["N"].astype("float64"), "D": raw["D"].astype("float64"),
+                       "C": raw["C"].astype("float64")}, index=raw.index)
+    df["D/N"] = df["D"] / df["N"]
+    df["loss"] = raw[column].astype("float64")
+    df["N_add_emb"] = raw["N_add_emb"].astype("float64")
+    for c in validation:
+        df[c] = raw[c].astype("float64")
+    df["train_loss"] = raw["loss"].astype("float64")
+    df["smooth loss"] = raw["smooth loss"].astype("float64")
+    unit_words = f", in {unit}" if unit else ""
+    notes = [("N is the non-embedding parameter count (column 'N', as Li et al. 2025 count it); "
+              "'N_add_emb' counts the embeddings too"),
+             "D/N recomputed as D/N: the file's 'D/N' and 'new_D/N' columns are not D/N",
+             "C is the file's 'C', about M·D (M the file's FLOPs per token), not 6ND",
+             f"loss is {words}{unit_words}"]
+    dropped = []
+    if min_N is not None:
+        low = df.index[df["N"] < min_N]
+        rule = " (Li et al. 2025 leave N < 2e8 out)" if min_N == _FARSEER_MIN_N else " (min_N)"
+        dropped += [{"line": int(i) + 2, "row": int(i),
+                     "reason": f"N = {df.at[i, 'N']:.3g} is below {min_N:.3g}{rule}"} for i in low]
+        df = df.drop(index=low)
+        notes.append(f"N < {min_N:.3g} left out{rule}: {len(low)} runs dropped (n = {len(df)})")
+    absent = df.index[df["loss"].isna()]
+    if len(absent):
+        n_have = int(raw[column].notna().sum())
+        dropped += [{"line": int(i) + 2, "row": int(i),
+                     "reason": f"{column!r} is missing (the file has it for {n_have} of "
+                               f"{len(raw)} runs)"} for i in absent]
+        df = df.drop(index=absent)
+        notes.append(f"{len(absent)} runs without {column!r} dropped (n = {len(df)})")
+    pairs = df[df.duplicated(["N", "D"], keep=False)].groupby(["N", "D"], sort=False)
+    for (n, d), rows in pairs:
+        lines = " and ".join(str(int(i) + 2) for i in rows.index)
+        copies = raw.loc[rows.index]
+        differ = [str(c) for c in raw.columns if copies[c].nunique(dropna=False) > 1]
+        how = f"identical but for the file's {' and '.join(map(repr, differ))}" if differ else ""
+        count, kept = ("twice", "both") if len(rows) == 2 else (f"{len(rows)} times", "all")
+        notes.append(f"N = {n:.3g}, D = {d:.3g} appears {count}, on lines {lines} "
+                     f"({how or 'identical'}); {kept} kept")
+    meta = {"source": f"farseer ({remote.url})", "dropped": dropped, "notes": notes}
+    if unit is not None:
+        meta["unit"] = unit
+    df.attrs["scalefit"] = meta
     return df

@@ -4,12 +4,14 @@ import difflib
 
 from ._spec import Law, Param, exp_steps
 
-__all__ = ["Law", "Param", "exp_steps", "LAW_NAMES", "get_law", "power_law"]
+__all__ = ["Law", "Param", "exp_steps", "LAW_NAMES", "get_law", "power_law", "farseer_to_paper",
+           "farseer_from_paper"]
 
 # name -> (module, attribute); modules import jax, so they load on first use.
 _REGISTRY = {
     "chinchilla": ("_chinchilla", "chinchilla"),
     "kaplan": ("_kaplan", "kaplan"),
+    "farseer": ("_farseer", "farseer"),
     "power_C": ("_power", "power_C"),
     "power_D": ("_power", "power_D"),
     "power_N": ("_power", "power_N"),
@@ -44,4 +46,8 @@ def __getattr__(name: str):
         from ._power import power_law
 
         return power_law
+    if name in ("farseer_to_paper", "farseer_from_paper"):
+        from . import _farseer
+
+        return getattr(_farseer, name.replace("farseer_", ""))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

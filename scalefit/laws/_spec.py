@@ -21,6 +21,17 @@ def exp_steps(start: float, stop: float, step: float) -> tuple[float, ...]:
     return tuple(math.exp(start + i * step) for i in range(n))
 
 
+def parse_start(start: str, where: str = "start") -> int | None:
+    """Returns n for ``"sobol:n"``, None for ``"grid"``; ValueError for anything else."""
+    if start == "grid":
+        return None
+    kind, _, count = str(start).partition(":")
+    if kind == "sobol" and count.isdigit() and int(count) >= 1:
+        return int(count)
+    raise ValueError(f"{where}: start must be 'grid' or 'sobol:<number of starts>', e.g. "
+                     f"'sobol:4096'; got {start!r}.")
+
+
 def _check_name(kind: str, name: str) -> None:
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"{kind} name {name!r} must be a Python identifier, e.g. 'alpha'.")
@@ -34,7 +45,11 @@ class Param:
         name: the paper's name, e.g. ``"alpha"``.
         log: search over log(value); the value stays positive (natural for scales like A, B, E).
         lower, upper: optional bounds on the natural scale; the solver keeps the value inside.
-        grid: start values on the natural scale; the core starts from their Cartesian product.
+        grid: start values on the natural scale; the core starts from their Cartesian product
+            (a law with ``start="sobol:n"`` draws its starts from the box between each grid's
+            smallest and largest value instead).
+        why: why the bounds are there, said when a fit ends on one (e.g. a bound that stops a
+            known runaway valley); without it the report suggests widening the bound.
     """
 
     name: str
@@ -42,6 +57,7 @@ class Param:
     lower: float | None = None
     upper: float | None = None
     grid: tuple[float, ...] = (1.0,)
+    why: str = ""
 
     def __post_init__(self) -> None:
         _check_name("Parameter", self.name)
@@ -105,6 +121,12 @@ class Law:
             under C = 6ND; ``predict`` searches numerically when absent.
         floor: optional closed form ``(params, N) -> L`` of the loss as D grows without bound;
             ``predict`` uses it for the tokens-to-target query.
+        start: the default starts: ``"grid"`` (the Cartesian product of the parameters' grids)
+            or ``"sobol:n"`` (n scrambled Sobol points, seed 0, in the box the grids span; for
+            laws with too many parameters for a product grid).
+        fit_defaults: fit options this law is best fitted with, as (name, value) pairs for any
+            of ``loss``, ``delta``, ``max_steps`` (e.g. ``(("loss", "squared"),)``); options
+            given to ``fit`` override them.
     """
 
     name: str
@@ -116,6 +138,8 @@ class Law:
     context: tuple[str, ...] = ()
     optimal: Callable | None = field(default=None, compare=False)
     floor: Callable | None = field(default=None, compare=False)
+    start: str = "grid"
+    fit_defaults: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -138,6 +162,14 @@ class Law:
             raise ValueError(f"{where}: {sorted(clash)} are both inputs and parameters.")
         if (self.loss is None) == (self.log_loss is None):
             raise ValueError(f"{where}: give exactly one of loss= or log_loss=.")
+        parse_start(self.start, where)
+        object.__setattr__(self, "fit_defaults", tuple(tuple(kv) for kv in self.fit_defaults))
+        from .._options import TUNABLE
+
+        unknown = [k for k, _ in self.fit_defaults if k not in TUNABLE]
+        if unknown:
+            raise ValueError(f"{where}: fit_defaults may set {', '.join(TUNABLE)}; got "
+                             f"{unknown[0]!r}.")
         for name in self.context:
             _check_name(f"{where}: context", name)
         clash = set(self.context) & (set(names) | set(self.inputs) | {"group"})
