@@ -18,6 +18,8 @@ _LAZY = {
     "Bootstrap": ("_saved", "Bootstrap"), "Options": ("_options", "Options"),
     "Stop": ("core.result", "Stop"), "Convergence": ("core.result", "Convergence"),
     "Allocation": ("predict", "Allocation"),
+    "backtest": ("_backtest", "backtest"), "boundary_sweep": ("_backtest", "boundary_sweep"),
+    "select": ("_backtest", "select"), "Backtest": ("_backtest", "Backtest"),
     "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),
 }
 

@@ -136,6 +136,20 @@ def _flags(fit) -> list[str]:
     return out
 
 
+def _selection(fit) -> list[str]:
+    """The law="auto" choice: the candidates' backtest errors and why the winner won."""
+    sel = fit.data.get("selection")
+    if not sel:
+        return []
+    out = [f"law chosen by backtest: {sel['chosen']}: {sel['reason']}"]
+    for r in sel["candidates"]:
+        err = (f"held-out error {r['are']:.3%} (max {r['max_are']:.3%}, bias {r['bias']:+.3%}), "
+               f"{r['n_train']} training points, {r['n_free']} free parameters"
+               if r["are"] is not None else "not backtested")
+        out.append(f"  {r['law']}: {err}; {r['why']}")
+    return out
+
+
 def report(fit, level: float = 0.95) -> str:
     """Returns the report of ``fit`` (a ``scalefit.Fit``) as lines of text."""
     c = fit.convergence
@@ -144,6 +158,7 @@ def report(fit, level: float = 0.95) -> str:
              else f"law: {fit.law.name}",
              f"data: {fit.data.get('source', '?')}: {fit.n_points} points fitted"
              + (f", {len(fit.dropped)} rows dropped (see fit.dropped)" if fit.dropped else "")]
+    lines += _selection(fit)
     lines += _columns(fit)
     lines += [f"note: {n}" for n in fit.notes]
     lines += _flags(fit)

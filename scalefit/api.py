@@ -56,7 +56,9 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     Args:
         data: a DataFrame, or a CSV/Parquet path, with the law's inputs (e.g. N and D, or C
             and N to derive D = C/(6N)) and a ``loss`` column.
-        law: a law name (``scalefit.laws.LAW_NAMES``) or a ``scalefit.Law``.
+        law: a law name (``scalefit.laws.LAW_NAMES``) or a ``scalefit.Law``; ``"auto"``
+            chooses among Chinchilla, Kaplan and Farseer by a backtest on these data (see
+            ``scalefit.select``) and fits the winner.
         columns: your column names, e.g. ``{"N": "model_size", "loss": "val_loss"}``.
         weight: name of a column of per-point weights (non-negative).
         group: name of a column saying which run each point belongs to (any values); a column
@@ -65,8 +67,9 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         tie: parameters set equal to another, e.g. ``{"beta": "alpha"}``.
         start: one start (a mapping of free-parameter values), several, or a DataFrame of them;
             or ``"grid"`` (the product of the parameters' grids: 4,500 starts for Chinchilla)
-            or ``"sobol:n"`` (n quasi-random starts in the box the grids span); default the
-            law's own (``Law.start``).
+            or ``"sobol:n"`` (n quasi-random starts in the box the grids span), or for Farseer
+            ``"piecewise"`` (its own starts plus the paper's differential piecewise fit,
+            ``scalefit.recipes.farseer_piecewise``); default the law's own (``Law.start``).
         bootstrap: refit this many resamples for intervals (0: none); see ``Fit.bootstrap``.
         seed, by: the bootstrap's seed and unit (``"row"`` or ``"group"``).
         unit: the loss's unit, e.g. ``"nats"``, ``"bits"``, ``"bits per character"`` or
@@ -93,6 +96,16 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     """
     if unit is not None and (not isinstance(unit, str) or not unit.strip()):
         raise ValueError(f"unit must be a name such as 'nats' or 'bits per character', got {unit!r}.")
+    if isinstance(law, str) and law == "auto":
+        if fix or tie or start is not None:
+            raise ValueError("law='auto' compares several laws, so it takes no fix, tie or "
+                             "start; choose the law to fix or tie its parameters.")
+        from ._backtest import select
+
+        return select(data, columns=columns, weight=weight, group=group, bootstrap=bootstrap,
+                      seed=seed, by=by, unit=unit, drop=drop, thresholds=thresholds, loss=loss,
+                      delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol, xtol=xtol,
+                      drop_invalid=drop_invalid, strict=strict)
     law = get_law(law)
     options = Options.resolve(law.fit_defaults, loss=loss, delta=delta, n_solve=n_solve,
                               max_steps=max_steps, gtol=gtol, xtol=xtol)
@@ -102,7 +115,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     table = prepare(data, law.inputs, columns=columns, weight=weight, group=group,
                     drop_invalid=drop_invalid, n_free=len(spec.free), law_name=law.name,
                     drop=drop, thresholds=thresholds)
-    starts = None if start is None else _starts(spec, start)
+    starts = (_piecewise_seed(spec, table) if isinstance(start, str) and start == "piecewise"
+              else None if start is None else _starts(spec, start))
     problem, core = _solve(spec, table, fix, starts, options)
     found = outliers(np.asarray(core.residuals), thresholds["outliers"],
                      options.delta if options.loss == "huber" else None)
@@ -116,7 +130,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
                             f"{len(found)} outliers, but {law.name} has {len(spec.free)} free "
                             "parameters; keep the outliers, or raise their threshold.")
         problem, core = _solve(spec, table, fix, starts, options)
-    summary = {**table.summary(), "flags": list(flags), "unit": unit,
+    summary = {**table.summary(), "flags": list(flags), "unit": unit or table.unit,
                "quality": _quality(np.asarray(core.residuals), np.asarray(table.loss))}
     recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
                 "start": (law.start if start is None else start if isinstance(start, str)
@@ -171,6 +185,32 @@ class _Problem:
     fixed: dict
     options: Options
     n_groups: int
+
+
+def _piecewise_seed(spec: Spec, table) -> np.ndarray:
+    """The law's own starts plus the Farseer differential piecewise fit (Li et al. 2025) of the
+    table, moved inside the law's bounds, as one more start."""
+    if spec.law.name != "farseer" or spec.fixed or spec.tied:
+        raise ValueError("start='piecewise' seeds the farseer law with all its parameters free "
+                         f"(got law {spec.law.name!r}" + (", with fixed or tied parameters"
+                                                          if spec.fixed or spec.tied else "")
+                         + "); use start='grid' or 'sobol:n' otherwise.")
+    from .laws._farseer import from_paper
+    from .recipes import farseer_piecewise
+
+    try:
+        recipe = farseer_piecewise(table.inputs["N"], table.inputs["D"], table.loss)
+    except ValueError as err:
+        raise DataError(f"{table.source}: the piecewise recipe cannot run on these data ({err}); "
+                        "fit with the default starts instead.") from err
+    seed = from_paper(recipe.params)
+    row = []
+    for name in spec.free:
+        p = spec.law.param(name)
+        lo = -np.inf if p.lower is None else p.lower
+        hi = np.inf if p.upper is None else p.upper
+        row.append(float(np.clip(seed[name], lo, hi)))
+    return np.vstack([spec.starts(), [row]])
 
 
 def _starts(spec: Spec, start) -> np.ndarray:
@@ -433,19 +473,33 @@ class Fit:
                              "upper": np.ravel(upper),
                              "decades_beyond": np.ravel(np.broadcast_to(far, np.shape(loss)))})
 
-    def optimal(self, compute=None, n_range: tuple[float, float] = _predict.N_RANGE,
+    def optimal(self, compute=None, n_range: tuple[float, float] | None = None,
                 level: float = LEVEL) -> _predict.Allocation:
         """Returns the compute-optimal N and D (and loss) for budgets in FLOPs, C = 6ND; with a
         bootstrap, ``band`` holds the ``level`` interval of N, D, D/N and loss.
 
         ``compute`` defaults to the powers of 10 from one decade below the data's largest
         compute to three above it. ``decades_beyond`` says how far each (N, D) lies outside the
-        fitted data; beyond 1 decade an ``ExtrapolationWarning`` says so.
+        fitted data; beyond 1 decade an ``ExtrapolationWarning`` says so. A law without a closed
+        form (Farseer, Kaplan) is searched over N within ``n_range``, by default two decades
+        either side of the fitted N (a law fitted on some sizes says nothing reliable far
+        beyond them, and Farseer's loss turns down again at absurd N); a budget whose best N
+        is an end of that range is marked ``at_bound`` with a warning.
         """
+        _predict._needs_nd(self.law, "compute-optimal allocation")
+        ranges = self.data.get("inputs", {})
         if compute is None:
-            _predict._needs_nd(self.law, "compute-optimal allocation")
-            compute = _predict.default_budgets(self.data.get("inputs", {}))
+            compute = _predict.default_budgets(ranges)
+        if n_range is None:
+            n_range = ((ranges["N"]["min"] / 100, ranges["N"]["max"] * 100) if "N" in ranges
+                       else _predict.N_RANGE)
         alloc = _predict.optimal_allocation(self.law, self.params, compute, n_range)
+        if np.any(alloc.at_bound):
+            first = np.atleast_1d(alloc.C)[np.atleast_1d(alloc.at_bound)][0]
+            warnings.warn(f"from C = {first:.3g} the loss of {self.law.name} is lowest at an end "
+                          f"of the N range {n_range[0]:.3g}..{n_range[1]:.3g}, so those rows "
+                          "give that end (at_N_bound), not an optimum; pass n_range to search "
+                          "wider.", UserWarning, stacklevel=2)
         far = self._beyond({"N": alloc.N, "D": alloc.D}, "a compute-optimal allocation")
         alloc = dataclasses.replace(alloc, decades_beyond=far if np.ndim(far) else float(far))
         if self.resamples is None:

@@ -111,8 +111,8 @@ def fit(
                    "it anyway).", err=True)
     elif {"N", "D"} == set(result.law.inputs):
         try:
-            with warnings.catch_warnings():      # the decades_beyond column says it instead
-                warnings.simplefilter("ignore", scalefit.ExtrapolationWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 table = result.optimal(list(budget) or None, level=level).to_frame()
         except ValueError as err:
             typer.echo(f"warning: no compute-optimal allocation: {err}", err=True)
@@ -121,6 +121,9 @@ def fit(
             echo(f"compute-optimal allocation (C = 6ND{band}; decades_beyond: how far (N, D) "
                  "lies outside the fitted data):")
             echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            for w in caught:      # the decades_beyond column shows extrapolation itself
+                if not issubclass(w.category, scalefit.ExtrapolationWarning):
+                    typer.echo(f"warning: {w.message}", err=True)
             far = table[table["decades_beyond"] > FAR]
             if len(far):
                 typer.echo(f"warning: {len(far)} of {len(table)} budgets put N or D more than "

@@ -78,7 +78,8 @@ class Allocation:
     Attributes are floats for a scalar budget, arrays otherwise: C (FLOPs), N (parameters),
     D (tokens), loss (predicted at (N, D)), decades_beyond (how far (N, D) lies outside the
     fitted data, see ``decades_beyond``; set by ``Fit.optimal``); ``band``: with a bootstrap,
-    name -> (lower, upper).
+    name -> (lower, upper); ``at_bound``: true where a numeric search found the loss lowest at
+    an end of its N range, so N is that end, not an optimum.
     """
 
     C: np.ndarray | float
@@ -87,6 +88,7 @@ class Allocation:
     loss: np.ndarray | float
     band: Mapping[str, tuple] | None = None
     decades_beyond: np.ndarray | float | None = None
+    at_bound: np.ndarray | bool = False
 
     @property
     def tokens_per_param(self):
@@ -104,6 +106,8 @@ class Allocation:
             out[f"{name}_lower"], out[f"{name}_upper"] = np.atleast_1d(lower), np.atleast_1d(upper)
         if self.decades_beyond is not None:
             out["decades_beyond"] = np.atleast_1d(self.decades_beyond)
+        if np.any(self.at_bound):
+            out["at_N_bound"] = np.broadcast_to(np.atleast_1d(self.at_bound), out["C"].shape)
         return pd.DataFrame(out)
 
 
@@ -127,29 +131,29 @@ def optimal_allocation(law: Law, params: Mapping[str, float], compute,
     """Returns the (N, D) minimising the predicted loss for each budget C = 6ND (FLOPs).
 
     Closed form where the law gives one (Chinchilla); otherwise a search over log N within
-    ``n_range``: a 2,001-point grid, then golden-section refinement around the best point.
+    ``n_range``: a 2,001-point grid, then golden-section refinement around the best point. Where
+    the loss is lowest at an end of ``n_range`` (a law without a floor, such as Farseer, can
+    keep falling in N), the allocation is that end and ``at_bound`` is true for that budget.
 
     Raises:
-        ValueError: the law is not a law of N and D; a budget is not positive; or the numeric
-            optimum sits on an end of ``n_range`` (widen it).
+        ValueError: the law is not a law of N and D, or a budget is not positive.
     """
     _needs_nd(law, "compute-optimal allocation")
     C = _positive("compute", compute)
+    edge = np.zeros(np.shape(C), bool)
     if law.optimal is not None:
         N, D = law.optimal(dict(params), C)
     else:
         lossf = lambda N, D: predict_loss(law, params, {"N": N, "D": D})  # noqa: E731
         N, edge = _search_n(lossf, np.atleast_1d(C), n_range)
-        if np.any(edge):
-            raise ValueError(f"At C = {np.atleast_1d(C)[edge][0]:.3g} the loss of {law.name} is "
-                             f"lowest at an end of the N range {n_range[0]:.3g}..{n_range[1]:.3g}; "
-                             "pass a wider n_range.")
-        N = N.reshape(C.shape)
+        N, edge = N.reshape(C.shape), edge.reshape(C.shape)
+        N = np.where(edge, np.clip(N, *n_range), N)
         D = C / (6.0 * N)
     loss = predict_loss(law, params, {"N": N, "D": D})
     scalar = np.ndim(compute) == 0
     as_out = (lambda a: float(np.asarray(a))) if scalar else np.asarray
-    return Allocation(as_out(C), as_out(N), as_out(D), as_out(loss))
+    return Allocation(as_out(C), as_out(N), as_out(D), as_out(loss),
+                      at_bound=bool(edge) if scalar else edge)
 
 
 def optimal_draws(law: Law, draws: Mapping[str, np.ndarray], compute,

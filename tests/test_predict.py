@@ -66,8 +66,11 @@ def test_one_input_laws_refuse_allocation(example_path):
 
 def test_numeric_allocation_says_when_the_optimum_leaves_the_range():
     numeric = dataclasses.replace(scalefit.laws.chinchilla, name="c2", optimal=None)
-    with pytest.raises(ValueError, match="pass a wider n_range"):
-        optimal_allocation(numeric, P, 1e24, n_range=(1e6, 1e8))
+    alloc = optimal_allocation(numeric, P, [1e16, 1e24], n_range=(1e6, 1e8))
+    assert alloc.at_bound.tolist() == [False, True]
+    assert alloc.N[1] == pytest.approx(1e8) and alloc.D[1] == pytest.approx(1e24 / 6e8)
+    assert alloc.to_frame()["at_N_bound"].tolist() == [False, True]
+    assert not np.any(optimal_allocation(scalefit.laws.chinchilla, P, 1e24).at_bound)
 
 
 def test_predictions_refuse_bad_inputs(epoch_fit):

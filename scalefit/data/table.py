@@ -64,6 +64,7 @@ class Table:
         flags: what the flagging rules found (``scalefit.data.flags``), as records naming the
             line, row and run of each point (dropped ones included).
         thresholds: the thresholds the rules used.
+        unit: the loss's unit when the source says it (a loader's ``attrs["scalefit"]["unit"]``).
     """
 
     inputs: dict[str, np.ndarray]
@@ -80,6 +81,7 @@ class Table:
     lines: tuple = ()
     flags: tuple[dict, ...] = ()
     thresholds: Mapping[str, float] = field(default_factory=dict)
+    unit: str | None = None
 
     def __post_init__(self) -> None:
         arrays = [*self.inputs.values(), self.loss] + ([] if self.weight is None else [self.weight])
@@ -154,6 +156,7 @@ class _Source:
     lines: bool         # whether index label + 2 is the file line
     dropped: tuple[Dropped, ...]
     notes: tuple[str, ...]
+    unit: str | None = None
 
     def label_of(self, i: int) -> object:
         """The index label of row position ``i``, as a plain Python value."""
@@ -244,7 +247,9 @@ def _open(data: pd.DataFrame | str | os.PathLike) -> _Source:
                         for d in up.get("dropped", ()))
         source = str(up.get("source", "DataFrame"))
         label = source if "source" in up else "the DataFrame"
-        return _Source(data, source, label, False, dropped, tuple(map(str, up.get("notes", ()))))
+        unit = up.get("unit")
+        return _Source(data, source, label, False, dropped, tuple(map(str, up.get("notes", ()))),
+                       str(unit) if unit else None)
     if isinstance(data, (str, os.PathLike)):
         frame = read_table(data)
         lines = Path(data).suffix.lower() not in _PARQUET
@@ -568,7 +573,9 @@ def prepare(data: pd.DataFrame | str | os.PathLike, inputs: Sequence[str], *,
                   weight=None if w is None else _frozen(w), source=src.source,
                   dropped=dropped, notes=tuple(notes), columns=used, group=codes,
                   group_labels=labels, derived=tuple(derive), rows=rows,
-                  lines=tuple(src.line(r) for r in rows))
+                  lines=tuple(src.line(r) for r in rows),
+                  unit=src.unit if loss_col == src.frame.attrs.get("scalefit", {}).get(
+                      "loss_column", "loss") else None)
     table = _flag(table, drop, thresholds, src.label)
     _count(src, table.n_points, len(table.dropped), n_free, law_name)
     _identifiable(src.label, table.inputs, table.loss, used, n_free, law_name)

@@ -1,0 +1,61 @@
+"""Backtests on synthetic sweeps: splits as weight batches, the boundary sweep, bad splits."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalefit
+
+
+def sweep(seed=0):
+    rng = np.random.default_rng(seed)
+    N = np.repeat(np.geomspace(3e7, 3e9, 5), 6)
+    D = np.tile(np.geomspace(1e9, 3e11, 6), 5)
+    loss = (1.8 + 480 / N ** 0.35 + 2100 / D ** 0.37) * np.exp(rng.normal(0, 0.01, N.size))
+    return pd.DataFrame({"N": N, "D": D, "loss": loss})
+
+
+def test_a_backtest_fits_the_training_side_and_scores_the_held_out_side():
+    runs = sweep()
+    bt = scalefit.backtest(runs, "chinchilla", ["largest", "N>=9e8"])
+    assert list(bt.summary["n_train"]) == [24, 18] and list(bt.summary["n_test"]) == [6, 12]
+    # The first split's fit is the fit of the smaller sizes alone.
+    small = runs[runs["N"] < runs["N"].max()]
+    alone = scalefit.fit(small)
+    for name, value in bt.summary["params"].iloc[0].items():
+        assert value == pytest.approx(alone.params[name], rel=1e-8)
+    held = runs[runs["N"] == runs["N"].max()]
+    rel = alone.predict(held) / held["loss"].to_numpy() - 1
+    assert bt.summary["are"].iloc[0] == pytest.approx(np.mean(np.abs(rel)), rel=1e-8)
+    assert bt.summary["bias"].iloc[0] == pytest.approx(np.mean(rel), rel=1e-8)
+    assert bt.summary["max_are"].iloc[0] == pytest.approx(np.max(np.abs(rel)), rel=1e-8)
+    assert list(bt.points.columns) == ["law", "split", "line", "row", "N", "D", "observed",
+                                       "predicted", "rel_error"]
+    assert len(bt.points) == 18 and "Backtest" in repr(bt)
+
+
+def test_the_boundary_sweep_fits_each_size_in_turn():
+    bt = scalefit.boundary_sweep(sweep(), "chinchilla")
+    # 5 sizes: training on the smallest alone (6 points at one N) cannot fit a law of N, so
+    # the sweep starts at the 2 smallest sizes.
+    assert list(bt.summary["n_train"]) == [12, 18, 24]
+    assert list(bt.summary["train_max_N"]) == pytest.approx(np.geomspace(3e7, 3e9, 5)[1:4])
+    assert (bt.summary["n_test"] == 6).all()
+
+
+def test_splits_that_cannot_be_fitted_are_refused():
+    runs = sweep()
+    with pytest.raises(scalefit.DataError, match=r"holdout 'N>=1e12' leaves no test points"):
+        scalefit.backtest(runs, "chinchilla", "N>=1e12")
+    with pytest.raises(scalefit.DataError, match=r"holdout 'largest:4' leaves 6 training points "
+                                                 r"but the law has 9 free parameters"):
+        scalefit.backtest(runs, "farseer", "largest:4")
+    with pytest.raises(ValueError, match="a candidate given as a mapping needs 'law'"):
+        scalefit.backtest(runs, [{"loss": "squared"}])
+
+
+def test_objectives_can_be_compared_as_candidates():
+    bt = scalefit.backtest(sweep(), [{"law": "chinchilla"},
+                                     {"law": "chinchilla", "loss": "squared"}], "largest")
+    assert list(bt.summary["law"]) == ["chinchilla", "chinchilla (loss=squared)"]
+    assert bt.summary["are"].iloc[0] != bt.summary["are"].iloc[1]
