@@ -140,6 +140,58 @@ def fit(
 
 
 @app.command()
+def backtest(
+    path: Annotated[Path, typer.Argument(help="Runs (CSV or Parquet) with the laws' inputs and "
+                                         "a loss column.")],
+    law: Annotated[list[str], typer.Option(help="A law to backtest. Repeatable (default "
+                                           "chinchilla).")] = [],  # noqa: B006
+    holdout: Annotated[list[str], typer.Option(help="What to hold out: largest, largest:K, "
+                                               "N>=X, D>=X,D<=Y (test, train), top, top:R, "
+                                               "tail:F, hitchhiker. Repeatable.")] = [],  # noqa: B006
+    sweep: Annotated[str | None, typer.Option(help="Instead, the boundary sweep over this input "
+                                              "(e.g. N): fit on each size and below, predict "
+                                              "the largest.")] = None,
+    column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN. "
+                                              "Repeatable.")] = [],  # noqa: B006
+    group: Annotated[str | None, typer.Option(help="Column naming each point's run.")] = None,
+    drop: Annotated[list[str], typer.Option(help="Leave out points a rule flags. "
+                                            "Repeatable.")] = [],  # noqa: B006
+) -> None:
+    """Fit each law on part of the runs and score its predictions of the rest."""
+    import scalefit
+    from scalefit._compile_cache import enable_compile_cache
+
+    try:
+        columns = _pairs(column, "column")
+        enable_compile_cache()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
+            common = {"columns": columns or None, "group": group, "drop": drop}
+            if sweep is not None:
+                result = scalefit.boundary_sweep(path, law or ["chinchilla"], by=sweep, **common)
+            else:
+                result = scalefit.backtest(path, law or ["chinchilla"], holdout or ["largest"],
+                                           **common)
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    table = result.summary.drop(columns=["params", "n_free"])
+    pct = {c: "{:.3%}".format for c in ("are", "max_are", "bias")}
+    if sweep is not None:
+        typer.echo(f"boundary sweep: fit on {sweep} up to train_max_{sweep}, predict the largest "
+                   f"{sweep}")
+        for name, rows in table.groupby("law", sort=False):
+            typer.echo(f"{name}:")
+            typer.echo(rows[[f"train_max_{sweep}", "n_train", "n_test", "are", "max_are", "bias",
+                             "converged"]].to_string(index=False, formatters={
+                                 **pct, f"train_max_{sweep}": "{:.4g}".format}))
+    for split, rows in ([] if sweep is not None else table.groupby("split", sort=False)):
+        typer.echo(f"{split}:")
+        typer.echo(rows.drop(columns="split").to_string(index=False, formatters=pct))
+    typer.echo("are: mean |predicted - observed| / observed over the held-out points; bias: the "
+               "mean signed relative error.")
+
+
+@app.command()
 def laws() -> None:
     """List the laws scalefit knows: inputs, parameters and source."""
     from scalefit.laws import LAW_NAMES, get_law

@@ -59,3 +59,18 @@ def test_objectives_can_be_compared_as_candidates():
                                      {"law": "chinchilla", "loss": "squared"}], "largest")
     assert list(bt.summary["law"]) == ["chinchilla", "chinchilla (loss=squared)"]
     assert bt.summary["are"].iloc[0] != bt.summary["are"].iloc[1]
+
+
+def test_the_cli_backtests_and_sweeps(example_path):
+    from typer.testing import CliRunner
+
+    from scalefit.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["backtest", str(example_path), "--holdout", "largest"])
+    assert out.exit_code == 0, out.output
+    assert "test: the largest N, 3e+09 (12 points); train: the other 84 points:" in out.stdout
+    sweep = runner.invoke(app, ["backtest", str(example_path), "--sweep", "N"])
+    assert sweep.exit_code == 0 and "boundary sweep: fit on N up to train_max_N" in sweep.stdout
+    bad = runner.invoke(app, ["backtest", str(example_path), "--holdout", "N>=1e12"])
+    assert bad.exit_code == 2 and "leaves no test points" in bad.stderr

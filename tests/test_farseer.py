@@ -109,7 +109,7 @@ def test_a_kaplan_sweep_is_recognised():
     assert fit.law.name == "kaplan", fit.report()
 
 
-def test_too_few_points_fall_back_and_say_why():
+def test_too_few_points_fall_back_and_say_why(tmp_path):
     N = np.geomspace(1e7, 1e9, 5)
     D = 20 * N * np.array([1, 2, 1, 2, 1])
     runs = pd.DataFrame({"N": N, "D": D, "loss": 1.8 + 480 / N ** 0.35 + 2100 / D ** 0.37})
@@ -119,5 +119,8 @@ def test_too_few_points_fall_back_and_say_why():
     assert reason.startswith("no candidate was eligible (each needs at least 3 training points "
                              "per free parameter in the backtest), so fell back to power_C")
     assert not any(c["eligible"] for c in fit.data["selection"]["candidates"])
+    loaded = scalefit.load(fit.save(tmp_path / "auto.json"))
+    assert loaded.data["selection"]["reason"] == reason
+    assert "law chosen by backtest: power_C: no candidate was eligible" in loaded.report()
     with pytest.raises(ValueError, match="law='auto' compares several laws"):
         scalefit.fit(runs, law="auto", fix={"E": 1.7})
