@@ -159,6 +159,10 @@ def _constant(table, split) -> str | None:
 
 
 def _common(columns, weight, group, drop, thresholds, drop_invalid) -> dict:
+    if "outliers" in ((drop,) if isinstance(drop, str) else tuple(drop or ())):
+        raise ValueError("a backtest drops only points the data-only rules flag (diverged, "
+                         "duplicates, leverage): outliers are found from a fit's residuals, "
+                         "which differ from split to split.")
     return {"columns": columns, "weight": weight, "group": group, "drop": drop,
             "thresholds": thresholds, "drop_invalid": drop_invalid}
 
@@ -249,6 +253,9 @@ def select(data: pd.DataFrame | str | os.PathLike, candidates: Sequence = CANDID
     backtest_keys = ("columns", "weight", "group", "drop", "thresholds", "drop_invalid",
                      "loss", "delta", "max_steps", "n_solve")
     bt_options = {k: fit_options[k] for k in backtest_keys if k in fit_options}
+    drop = bt_options.get("drop") or ()
+    bt_options["drop"] = [r for r in ((drop,) if isinstance(drop, str) else drop)
+                          if r != "outliers"]     # outliers: dropped by the final fit alone
     table, reason, winner = [], "", None
     for c in map(_candidate, candidates):
         row = {"law": c.label, "eligible": False, "why": "", "n_train": None,
