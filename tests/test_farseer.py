@@ -26,7 +26,7 @@ def grid():
     return scalefit.data.read_farseer()
 
 
-def test_the_law_in_billions_is_the_papers_law():
+def test_the_law_is_the_papers_law_in_better_coordinates():
     law = scalefit.laws.farseer
     N, D = np.array([3e8, 2e9, 6e9]), np.array([1e10, 5e10, 2e11])
     paper = (np.exp(PUBLISHED["a3"] * N ** PUBLISHED["gamma"] + PUBLISHED["b3"])
@@ -37,9 +37,17 @@ def test_the_law_in_billions_is_the_papers_law():
     back = farseer_to_paper(farseer_from_paper(PUBLISHED))
     assert all(back[k] == pytest.approx(v, rel=1e-12) for k, v in PUBLISHED.items())
     assert law.start == "sobol:4096" and dict(law.fit_defaults)["loss"] == "squared"
-    starts = scalefit.core.Spec.build(law).starts()
+    from scalefit.core import Spec
+
+    starts = Spec.build(law).starts()
     assert starts.shape == (4096, 9)
-    np.testing.assert_array_equal(starts, scalefit.core.Spec.build(law).starts())   # seeded
+    np.testing.assert_array_equal(starts, Spec.build(law).starts())   # seeded
+    # As an exponent goes to 0 the term tends to a pure power law in N, continuously.
+    near = dict(farseer_from_paper(PUBLISHED), alpha=1e-12)
+    at = dict(near, alpha=1e-9)
+    np.testing.assert_allclose(scalefit.predict.predict_loss(law, near, {"N": N, "D": D}),
+                               scalefit.predict.predict_loss(law, at, {"N": N, "D": D}),
+                               rtol=1e-9)
 
 
 @requires_dataset(FARSEER)
