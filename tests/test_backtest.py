@@ -15,32 +15,34 @@ def sweep(seed=0):
     return pd.DataFrame({"N": N, "D": D, "loss": loss})
 
 
-def test_a_backtest_fits_the_training_side_and_scores_the_held_out_side():
-    runs = sweep()
-    bt = scalefit.backtest(runs, "chinchilla", ["largest", "N>=9e8"])
-    assert list(bt.summary["n_train"]) == [24, 18] and list(bt.summary["n_test"]) == [6, 12]
-    # The first split's fit is the fit of the smaller sizes alone.
-    small = runs[runs["N"] < runs["N"].max()]
-    alone = scalefit.fit(small)
+def test_a_backtest_fits_the_training_side_and_scores_the_held_out_side(example_path):
+    """The split's fit is the fit with the held-out rows at weight 0 (same padded shape as the
+    example fit, so nothing new compiles)."""
+    runs = pd.read_csv(example_path)
+    bt = scalefit.backtest(runs, "chinchilla", "largest")
+    held = runs["N"] == runs["N"].max()
+    assert bt.summary["n_train"].tolist() == [84] and bt.summary["n_test"].tolist() == [12]
+    alone = scalefit.fit(runs.assign(w=(~held).astype(float)), weight="w")
     for name, value in bt.summary["params"].iloc[0].items():
         assert value == pytest.approx(alone.params[name], rel=1e-8)
-    held = runs[runs["N"] == runs["N"].max()]
-    rel = alone.predict(held) / held["loss"].to_numpy() - 1
+    rel = alone.predict(runs[held]) / runs.loc[held, "loss"].to_numpy() - 1
     assert bt.summary["are"].iloc[0] == pytest.approx(np.mean(np.abs(rel)), rel=1e-8)
     assert bt.summary["bias"].iloc[0] == pytest.approx(np.mean(rel), rel=1e-8)
     assert bt.summary["max_are"].iloc[0] == pytest.approx(np.max(np.abs(rel)), rel=1e-8)
     assert list(bt.points.columns) == ["law", "split", "line", "row", "N", "D", "observed",
                                        "predicted", "rel_error"]
-    assert len(bt.points) == 18 and "Backtest" in repr(bt)
+    assert len(bt.points) == 12 and "Backtest" in repr(bt)
 
 
-def test_the_boundary_sweep_fits_each_size_in_turn():
-    bt = scalefit.boundary_sweep(sweep(), "chinchilla")
-    # 5 sizes: training on the smallest alone (6 points at one N) cannot fit a law of N, so
+def test_the_boundary_sweep_fits_each_size_in_turn(example_path):
+    bt = scalefit.boundary_sweep(example_path, "chinchilla")
+    # 8 sizes of 12 runs: training on the smallest alone (one N) cannot fit a law of N, so
     # the sweep starts at the 2 smallest sizes.
-    assert list(bt.summary["n_train"]) == [12, 18, 24]
-    assert list(bt.summary["train_max_N"]) == pytest.approx(np.geomspace(3e7, 3e9, 5)[1:4])
-    assert (bt.summary["n_test"] == 6).all()
+    assert bt.summary["n_train"].tolist() == [24, 36, 48, 60, 72, 84]
+    assert (bt.summary["n_test"] == 12).all() and bt.summary["converged"].all()
+    sizes = np.unique(pd.read_csv(example_path)["N"])
+    assert bt.summary["train_max_N"].tolist() == pytest.approx(sizes[1:7])
+    assert bt.points["line"].min() > 1                    # file lines of the held-out rows
 
 
 def test_splits_that_cannot_be_fitted_are_refused():
@@ -54,9 +56,9 @@ def test_splits_that_cannot_be_fitted_are_refused():
         scalefit.backtest(runs, [{"loss": "squared"}])
 
 
-def test_objectives_can_be_compared_as_candidates():
-    bt = scalefit.backtest(sweep(), [{"law": "chinchilla"},
-                                     {"law": "chinchilla", "loss": "squared"}], "largest")
+def test_objectives_can_be_compared_as_candidates(example_path):
+    bt = scalefit.backtest(example_path, [{"law": "chinchilla"},
+                                          {"law": "chinchilla", "loss": "squared"}], "largest")
     assert list(bt.summary["law"]) == ["chinchilla", "chinchilla (loss=squared)"]
     assert bt.summary["are"].iloc[0] != bt.summary["are"].iloc[1]
 
