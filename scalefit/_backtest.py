@@ -24,12 +24,27 @@ from .data import splits as _splits
 from .errors import DataError
 from .laws import Law, get_law
 
-__all__ = ["Backtest", "backtest", "boundary_sweep", "select", "CANDIDATES", "PER_PARAM"]
+__all__ = ["Backtest", "backtest", "boundary_sweep", "select", "top_levels", "CANDIDATES",
+           "PER_PARAM"]
 
 CANDIDATES = ("chinchilla", "kaplan", "farseer")    # laws of N and D that law="auto" compares
 FALLBACKS = ("chinchilla", "power_C")                # what "auto" falls back to, in this order
 PER_PARAM = 3          # training points per free parameter a candidate needs to be eligible
-SELECT_HOLDOUT = "top"  # the internal backtest of select: hold out the top compute level
+MIN_TEST = 5           # held-out points select's internal backtest wants at least
+
+
+def top_levels(inputs, group=None) -> _splits.Split:
+    """select's internal holdout: the top compute level (C >= max C / 1.5), widened by factors of
+    1.5 until it holds at least ``MIN_TEST`` points (or a fifth of the data), so the choice does
+    not rest on the noise of one or two points."""
+    n = len(next(iter(inputs.values())))
+    ratio = 1.5
+    while True:
+        split = _splits.top_level(inputs, "C" if "C" in inputs or {"N", "D"} <= set(inputs)
+                                  else next(iter(inputs)), ratio)
+        if split.n_test >= min(MIN_TEST, max(1, n // 5)) or ratio > 1e12:
+            return split
+        ratio *= 1.5
 
 
 @dataclass(frozen=True)
@@ -233,11 +248,12 @@ def boundary_sweep(data: pd.DataFrame | str | os.PathLike,
 
 
 def select(data: pd.DataFrame | str | os.PathLike, candidates: Sequence = CANDIDATES, *,
-           holdout=SELECT_HOLDOUT, per_param: int = PER_PARAM, **fit_options):
+           holdout=top_levels, per_param: int = PER_PARAM, **fit_options):
     """Chooses the law by a backtest on the data given, then refits the winner on all of it.
 
     The internal backtest holds out the top compute level of the data (``holdout``, default
-    points with C >= max C / 1.5) and fits each candidate on the rest. A candidate is eligible
+    ``top_levels``: the points with C >= max C / 1.5, widened until it holds at least 5 points)
+    and fits each candidate on the rest. A candidate is eligible
     when its training side holds at least ``per_param`` points per free parameter and its fit
     converged; the eligible candidate with the lowest mean absolute relative error on the
     held-out points wins. When none is eligible the choice falls back to Chinchilla, or to the
@@ -256,7 +272,7 @@ def select(data: pd.DataFrame | str | os.PathLike, candidates: Sequence = CANDID
     drop = bt_options.get("drop") or ()
     bt_options["drop"] = [r for r in ((drop,) if isinstance(drop, str) else drop)
                           if r != "outliers"]     # outliers: dropped by the final fit alone
-    table, reason, winner = [], "", None
+    table, reason, winner, split_text = [], "", None, str(holdout)
     for c in map(_candidate, candidates):
         row = {"law": c.label, "eligible": False, "why": "", "n_train": None,
                "n_free": None, "are": None, "max_are": None, "bias": None}
@@ -267,6 +283,7 @@ def select(data: pd.DataFrame | str | os.PathLike, candidates: Sequence = CANDID
             table.append(row)
             continue
         row.update({k: bt[k] for k in ("n_train", "n_free", "are", "max_are", "bias")})
+        split_text = bt["split"]
         need = per_param * int(bt["n_free"])
         if bt["n_train"] < need:
             row["why"] = (f"{bt['n_train']} training points, fewer than {per_param} per free "
@@ -281,7 +298,7 @@ def select(data: pd.DataFrame | str | os.PathLike, candidates: Sequence = CANDID
     if winner is not None:
         chosen = winner[0]
         reason = (f"{chosen.label} has the lowest held-out error ({winner[1]['are']:.3%}) among "
-                  f"the eligible candidates, backtested on the data given ({holdout!r} held out)")
+                  f"the eligible candidates, backtested on the data given ({split_text})")
     else:
         chosen, reason = _fallback(data, fit_options, per_param)
     result = _fit(data, law=chosen.law, **{k: v for k, v in fit_options.items()
@@ -289,7 +306,7 @@ def select(data: pd.DataFrame | str | os.PathLike, candidates: Sequence = CANDID
                   loss=chosen.loss or fit_options.get("loss"),
                   delta=chosen.delta if chosen.delta is not None else fit_options.get("delta"))
     summary = {**result.data, "selection": {"chosen": chosen.label, "reason": reason,
-                                            "holdout": str(holdout), "per_param": per_param,
+                                            "holdout": split_text, "per_param": per_param,
                                             "candidates": table}}
     return dataclasses.replace(result, data=summary)
 
