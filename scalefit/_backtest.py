@@ -111,7 +111,7 @@ def _run(candidate: Candidate, data, holdouts, *, sweep_by: str | None, options:
                            delta=candidate.delta if candidate.delta is not None
                            else options.get("delta"),
                            max_steps=options.get("max_steps"),
-                           n_solve=options.get("n_solve", 32))
+                           n_solve=options.get("n_solve"))
     spec = Spec.build(law, None, None, opts.loss)
     n_free = len(spec.free)
     table = prepare(data, law.inputs, n_free=n_free, law_name=law.name, **common)
@@ -188,7 +188,7 @@ def backtest(data: pd.DataFrame | str | os.PathLike,
              weight: str | None = None, group: str | None = None, drop: Sequence[str] = (),
              thresholds: Mapping[str, float] | None = None, drop_invalid: bool = False,
              loss: str | None = None, delta: float | None = None,
-             max_steps: int | None = None, n_solve: int | None = 32) -> Backtest:
+             max_steps: int | None = None, n_solve: int | str | None = None) -> Backtest:
     """Fits each law on the training side of each split and predicts the held-out side.
 
     Args:
@@ -233,7 +233,7 @@ def boundary_sweep(data: pd.DataFrame | str | os.PathLike,
     """
     laws = [laws] if isinstance(laws, (str, Law, Mapping)) else list(laws)
     options = {k: kwargs.pop(k, None) for k in ("loss", "delta", "max_steps")}
-    options["n_solve"] = kwargs.pop("n_solve", 32)
+    options["n_solve"] = kwargs.pop("n_solve", None)
     common = _common(kwargs.pop("columns", None), kwargs.pop("weight", None),
                      kwargs.pop("group", None), kwargs.pop("drop", ()),
                      kwargs.pop("thresholds", None), kwargs.pop("drop_invalid", False))

@@ -62,9 +62,12 @@ class Options:
     def resolve(cls, law_defaults=(), **given) -> Options:
         """The options of a fit: ``DEFAULTS``, then the law's own defaults (``Law.fit_defaults``,
         e.g. a squared loss for Farseer), then the values given; a ``TUNABLE`` option given as
-        None means "not given" (``n_solve=None`` keeps its meaning: solve every start)."""
+        None means "not given", and ``n_solve="all"`` solves every start."""
         given = {k: v for k, v in given.items() if v is not None or k not in TUNABLE}
-        return dataclasses.replace(DEFAULTS, **{**dict(law_defaults), **given})
+        chosen = {**dict(law_defaults), **given}
+        if chosen.get("n_solve") == "all":
+            chosen["n_solve"] = None
+        return dataclasses.replace(DEFAULTS, **chosen)
 
     def to_dict(self) -> dict:
         """Returns the options as plain values (what a saved fit records)."""
@@ -78,4 +81,4 @@ class Options:
 
 
 DEFAULTS = Options()
-TUNABLE = ("loss", "delta", "max_steps")    # options a law may set defaults for
+TUNABLE = ("loss", "delta", "max_steps", "n_solve")    # options a law may set defaults for

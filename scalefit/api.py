@@ -29,6 +29,7 @@ from .data import Dropped, prepare, read_inputs
 from .data.flags import check_rules, outliers
 from .errors import ConvergenceWarning, DataError, ExtrapolationWarning, FitError
 from .laws import Law, get_law
+from .laws._curves import CURVE_INPUTS
 
 __all__ = ["fit", "load", "Fit", "Bootstrap"]
 
@@ -43,8 +44,9 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         start: Mapping[str, float] | Sequence[Mapping[str, float]] | pd.DataFrame | None = None,
         bootstrap: int = 0, seed: int = 0, by: str | None = None, unit: str | None = None,
         drop: Sequence[str] = (), thresholds: Mapping[str, float] | None = None,
+        schedules=None, block: int | None = None, min_step: int = 0, warmup: str = "included",
         loss: str | None = None, delta: float | None = None,
-        n_solve: int | None = DEFAULTS.n_solve, max_steps: int | None = None,
+        n_solve: int | str | None = None, max_steps: int | None = None,
         gtol: float = DEFAULTS.gtol, xtol: float = DEFAULTS.xtol,
         drop_invalid: bool = False, strict: bool = False) -> Fit:
     """Returns the law fitted to logged runs by robust multi-start minimisation.
@@ -81,10 +83,17 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         thresholds: a rule's threshold, e.g. ``{"diverged": 2.0}`` (default
             ``scalefit.data.flags.THRESHOLDS``: 1.5x the loss, 2 decades, 5 standard
             deviations of the residuals).
+        schedules, block, min_step, warmup: for a loss-curve law (``multi_power``,
+            ``lr_annealing``), whose data are runs of (``run``,) ``step``, ``loss`` (and
+            ``lr``): each run's schedule (a ``scalefit.schedules.Schedule``, a spec string, or
+            a mapping run -> either; default the run's ``lr`` column), blocks of steps to
+            average the loss over (None: the logged points), the first step fitted, and whether
+            warmup rate increases count in the laws' sums (see ``scalefit.data.curves``).
         loss, delta, n_solve, max_steps, gtol, xtol: see ``scalefit.Options``; ``loss``,
-            ``delta`` and ``max_steps`` default to the law's own choice (``Law.fit_defaults``:
-            Farseer fits squared log residuals with up to 3,000 steps), else to
-            ``scalefit.Options``' defaults.
+            ``delta``, ``n_solve`` and ``max_steps`` default to the law's own choice
+            (``Law.fit_defaults``: Farseer fits squared log residuals with up to 3,000 steps;
+            the loss-curve laws solve the best 8 starts), else to ``scalefit.Options``'
+            defaults (32 starts solved); ``n_solve="all"`` solves every start.
         drop_invalid: drop rows with NaN, inf or non-positive values (listed in ``dropped``)
             instead of raising.
         strict: raise FitError instead of warning when the fit did not converge.
@@ -112,6 +121,9 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     spec = Spec.build(law, fix, tie, options.loss)
     fix = {k: float(v) for k, v in (fix or {}).items()}
     drop, thresholds = check_rules(drop, thresholds)
+    if law.inputs == CURVE_INPUTS:
+        return _fit_curves(data, law, spec, fix, tie, start, options, strict, columns=columns,
+                           schedules=schedules, block=block, min_step=min_step, warmup=warmup)
     table = prepare(data, law.inputs, columns=columns, weight=weight, group=group,
                     drop_invalid=drop_invalid, n_free=len(spec.free), law_name=law.name,
                     drop=drop, thresholds=thresholds)
@@ -153,6 +165,35 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
             raise FitError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
+
+
+def _fit_curves(data, law, spec, fix, tie, start, options, strict, **how) -> Fit:
+    """Fits a loss-curve law to logged runs (``scalefit.data.curves``)."""
+    from .data.curves import prepare_curves
+
+    table = prepare_curves(data, n_free=len(spec.free), law_name=law.name, **how)
+    starts = None if start is None else _starts(spec, start)
+    problem, core = _solve(spec, table, fix, starts, options)
+    summary = {**table.summary(), "quality": _quality(np.asarray(core.residuals),
+                                                      np.asarray(table.loss)),
+               "unit": None, "flags": [], "warmup": how["warmup"], "block": how["block"],
+               "min_step": how["min_step"]}
+    recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
+                "start": (law.start if start is None else start if isinstance(start, str)
+                          else f"{len(starts)} given"),
+                "columns": dict(how["columns"] or {}), "weight": None, "group": "run",
+                "drop": [], "thresholds": {}}
+    result = Fit(law=law, params=core.params, objective=core.objective,
+                 convergence=core.convergence, residuals=core.residuals,
+                 n_points=table.n_points, dropped=table.dropped, notes=table.notes,
+                 data=summary, options=recorded, free=core.free, covariance=core.covariance,
+                 _problem=problem, _u=core.u)
+    if not result.convergence.ok:
+        msg = (f"{law.name} fit did not converge: {result.convergence.stop.message}.")
+        if strict:
+            raise FitError(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    return result
 
 
 def _solve(spec: Spec, table, fix: dict, starts, options: Options):
@@ -525,6 +566,41 @@ class Fit:
         lower, upper = _predict.band(_predict.tokens_draws(self.law, self._draws(), loss, N), level)
         return pd.DataFrame({"D": np.ravel(D), "lower": np.ravel(lower), "upper": np.ravel(upper),
                              "decades_beyond": np.ravel(np.broadcast_to(far, np.shape(D)))})
+
+    def predict_curve(self, schedule, steps=None, *, level: float = LEVEL) -> pd.DataFrame:
+        """Returns the loss curve a loss-curve law predicts for a run under ``schedule``.
+
+        Args:
+            schedule: a ``scalefit.schedules.Schedule``, a spec such as
+                ``"wsd:peak=3e-4,warmup=2160,decay_start=20000,total=24000,shape=geometric"``,
+                or an array of the rate at every step from 0.
+            steps: the steps to predict (default every step from 1 to the schedule's end).
+
+        Returns:
+            A DataFrame with columns ``step``, ``lr`` and ``loss`` (and ``lower``, ``upper``
+            with a bootstrap); ``.attrs["final_loss"]`` holds the loss at the last step.
+        """
+        if self.law.inputs != CURVE_INPUTS:
+            raise ValueError(f"{self.law.name} is not a loss-curve law; predict_curve needs "
+                             "multi_power or lr_annealing.")
+        from .data.curves import schedule_of
+        from .data.schedule_sums import terms
+
+        sched = schedule_of(schedule)
+        rates = sched.rates()
+        steps = np.arange(1, len(rates)) if steps is None else np.asarray(steps, np.int64)
+        t = terms(rates, steps, warmup=self.data.get("warmup", "included"))
+        x = {k: getattr(t, k) for k in CURVE_INPUTS}
+        loss = _predict.evaluate(self.law, self.params, x)
+        out = pd.DataFrame({"step": steps, "lr": rates[steps], "loss": loss})
+        if self.resamples is not None:
+            draws = self._draws()
+            per = np.stack([_predict.evaluate(self.law, {k: v[i] for k, v in draws.items()}, x)
+                            for i in range(len(next(iter(draws.values()))))])
+            out["lower"], out["upper"] = _predict.band(per, level)
+        out.attrs["final_loss"] = float(loss[-1])
+        out.attrs["schedule"] = str(sched)
+        return out
 
     # ---- report and files ----
 

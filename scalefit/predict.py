@@ -63,11 +63,17 @@ def predict_loss(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.
         raise ValueError(f"{law.name} needs inputs {', '.join(law.inputs)}; missing "
                          f"{', '.join(missing)}.")
     arrays = np.broadcast_arrays(*(_positive(f"input {n!r}", inputs[n]) for n in law.inputs))
+    return evaluate(law, params, dict(zip(law.inputs, arrays)))
+
+
+def evaluate(law: Law, params: Mapping[str, float], x: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The law's loss at inputs ``x`` as given (float64, no checks): for laws whose inputs are
+    not plain positive columns, such as the schedule terms of the loss-curve laws."""
     import jax
 
     with jax.enable_x64(True):
         p = {k: np.float64(v) for k, v in params.items()}
-        out = _loss_fn(law)(p, dict(zip(law.inputs, arrays)), {})
+        out = _loss_fn(law)(p, {k: np.asarray(v, np.float64) for k, v in x.items()}, {})
         return np.asarray(out, dtype=np.float64)
 
 

@@ -46,7 +46,7 @@ def test_objective_is_the_sum_of_huber_terms_not_the_mean(epoch_fit):
 
 def test_solving_every_start_reaches_the_same_optimum(epoch_240, epoch_fit):
     """Screening keeps the optimum: all 4,500 starts solved give the same answer."""
-    full = scalefit.fit(epoch_240, law="chinchilla", n_solve=None)
+    full = scalefit.fit(epoch_240, law="chinchilla", n_solve="all")
     assert full.convergence.n_solved == 4500
     assert full.convergence.ok
     assert full.objective == pytest.approx(epoch_fit.objective, rel=1e-10)

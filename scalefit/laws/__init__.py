@@ -12,6 +12,8 @@ _REGISTRY = {
     "chinchilla": ("_chinchilla", "chinchilla"),
     "kaplan": ("_kaplan", "kaplan"),
     "farseer": ("_farseer", "farseer"),
+    "multi_power": ("_curves", "multi_power"),
+    "lr_annealing": ("_curves", "lr_annealing"),
     "power_C": ("_power", "power_C"),
     "power_D": ("_power", "power_D"),
     "power_N": ("_power", "power_N"),

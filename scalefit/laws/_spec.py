@@ -125,7 +125,7 @@ class Law:
             or ``"sobol:n"`` (n scrambled Sobol points, seed 0, in the box the grids span; for
             laws with too many parameters for a product grid).
         fit_defaults: fit options this law is best fitted with, as (name, value) pairs for any
-            of ``loss``, ``delta``, ``max_steps`` (e.g. ``(("loss", "squared"),)``); options
+            of ``loss``, ``delta``, ``max_steps``, ``n_solve`` (e.g. ``(("loss", "squared"),)``); options
             given to ``fit`` override them.
     """
 
