@@ -90,14 +90,21 @@ class Objective:
         return self._huber(r), grad
 
 
-def check_gradient(obj: Objective, points) -> float:
-    """Analytic gradient against central finite differences; returns the worst relative error."""
+def check_gradient(obj, points) -> float:
+    """Analytic gradient against central finite differences; returns the worst relative error.
+
+    ``obj`` has ``value(x)`` and ``value_and_grad(x)`` (and, if it has one, ``values(X)`` for
+    rows of starts, checked to agree too).
+    """
     worst = 0.0
     for x in points:
+        x = np.asarray(x, np.float64)
         f, g = obj.value_and_grad(x)
         assert abs(f - obj.value(x)) <= 1e-14 * max(1.0, abs(f))
-        fd = np.empty(5)
-        for k in range(5):
+        if hasattr(obj, "values"):
+            assert abs(f - obj.values(x[None, :])[0]) <= 1e-12 * max(1.0, abs(f))
+        fd = np.empty(len(x))
+        for k in range(len(x)):
             h = 1e-6 * max(1.0, abs(x[k]))
             xp, xm = x.copy(), x.copy()
             xp[k] += h
@@ -107,3 +114,19 @@ def check_gradient(obj: Objective, points) -> float:
         assert rel < 1e-5, f"analytic gradient check failed at {x}: rel err {rel:.2e}"
         worst = max(worst, rel)
     return worst
+
+
+class BestOf:
+    """For a reference's results: ``fun`` (objective per solved start) and ``x`` (their ends)."""
+
+    @property
+    def best(self) -> int:
+        return int(np.argmin(self.fun))
+
+    @property
+    def best_fun(self) -> float:
+        return float(self.fun[self.best])
+
+    @property
+    def best_x(self) -> np.ndarray:
+        return self.x[self.best]

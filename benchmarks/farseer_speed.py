@@ -59,7 +59,7 @@ os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE_DIR
 import numpy as np  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
-from _reference import REPO, data_dir, print_environment  # noqa: E402
+from _reference import REPO, BestOf, check_gradient, data_dir, print_environment  # noqa: E402
 
 FARSEER_CSV = Path("Farseer-Scaling-Law/Farseer/main/ipynb/data/1222_full.csv")
 N_RUNS = 341          # read_farseer()'s default: the runs with N >= 2e8
@@ -135,27 +135,6 @@ class FarseerObjective:
         return np.where(np.isfinite(f), f, np.inf)
 
 
-def check_gradient(obj: FarseerObjective, points) -> float:
-    """Analytic gradient against central finite differences; returns the worst relative error."""
-    worst = 0.0
-    for x in points:
-        x = np.asarray(x, np.float64)
-        f, g = obj.value_and_grad(x)
-        assert abs(f - obj.value(x)) <= 1e-14 * max(1.0, abs(f))
-        assert abs(f - obj.values(x[None, :])[0]) <= 1e-12 * max(1.0, abs(f))
-        fd = np.empty(9)
-        for k in range(9):
-            h = 1e-6 * max(1.0, abs(x[k]))
-            xp, xm = x.copy(), x.copy()
-            xp[k] += h
-            xm[k] -= h
-            fd[k] = (obj.value(xp) - obj.value(xm)) / (2 * h)
-        rel = float(np.linalg.norm(g - fd) / max(np.linalg.norm(fd), 1e-300))
-        assert rel < 1e-5, f"analytic gradient check failed at {x}: rel err {rel:.2e}"
-        worst = max(worst, rel)
-    return worst
-
-
 def read_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """N, D, L of the runs with N >= 2e8, read from the CSV directly (not through scalefit)."""
     import pandas as pd
@@ -172,7 +151,7 @@ def read_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # the reference
 # --------------------------------------------------------------------------------------------
 @dataclass
-class RefResult:
+class RefResult(BestOf):
     wall: float
     cpu: float
     screen_wall: float
@@ -183,18 +162,6 @@ class RefResult:
     nfev: np.ndarray
     success: np.ndarray
     messages: list
-
-    @property
-    def best(self) -> int:
-        return int(np.argmin(self.fun))
-
-    @property
-    def best_fun(self) -> float:
-        return float(self.fun[self.best])
-
-    @property
-    def best_x(self) -> np.ndarray:
-        return self.x[self.best]
 
 
 def run_reference(obj: FarseerObjective, starts: np.ndarray, k: int = N_SOLVE) -> RefResult:

@@ -49,7 +49,7 @@ os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE_DIR
 import numpy as np  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
-from _reference import (REPO, Objective, check_gradient, data_dir, print_environment,  # noqa: E402
+from _reference import (REPO, BestOf, Objective, check_gradient, data_dir, print_environment,  # noqa: E402
                         read_epoch_points)
 
 N_GRID = 4500
@@ -77,7 +77,7 @@ def hoffmann_grid() -> np.ndarray:
 # reference runs
 # --------------------------------------------------------------------------------------------
 @dataclass
-class RefResult:
+class RefResult(BestOf):
     name: str
     wall: float
     cpu: float
@@ -87,18 +87,6 @@ class RefResult:
     nit: np.ndarray
     success: np.ndarray
     start: np.ndarray  # the starts, rows (a, b, e, alpha, beta)
-
-    @property
-    def best(self) -> int:
-        return int(np.argmin(self.fun))
-
-    @property
-    def best_fun(self) -> float:
-        return float(self.fun[self.best])
-
-    @property
-    def best_x(self) -> np.ndarray:
-        return self.x[self.best]
 
     def n_near_best(self, rel: float = NEAR_REL) -> int:
         return int(np.sum(self.fun - self.best_fun <= rel * abs(self.best_fun)))

@@ -164,6 +164,19 @@ def fetch(name_or_remote: str | Remote, *, url: str | None = None) -> Path:
     return target
 
 
+def _read_checked(remote: Remote, columns: tuple[str, ...]) -> tuple[pd.DataFrame, Path]:
+    """Fetches a pinned file and reads it, refusing it when an expected column is absent;
+    returns the rows and the local path."""
+    path = fetch(remote)
+    raw = read_table(path)
+    missing = [c for c in columns if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: expected columns {', '.join(map(repr, columns))} but "
+                        f"{', '.join(map(repr, missing))} are absent (columns: "
+                        f"{', '.join(map(str, raw.columns))}); the upstream format changed.")
+    return raw, path
+
+
 def read_chinchilla(*, epoch_filter: bool = False) -> pd.DataFrame:
     """The Chinchilla runs as Epoch AI read them off a figure of Hoffmann et al. (2022).
 
@@ -184,13 +197,7 @@ def read_chinchilla(*, epoch_filter: bool = False) -> pd.DataFrame:
         DataError: the file cannot be fetched, or its columns are not the expected ones.
     """
     remote = DATASETS["epoch-chinchilla"]
-    path = fetch(remote)
-    raw = read_table(path)
-    missing = [c for c in _EPOCH_COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"{path}: expected columns {', '.join(map(repr, _EPOCH_COLUMNS))} but "
-                        f"{', '.join(map(repr, missing))} are absent (columns: "
-                        f"{', '.join(map(str, raw.columns))}); the upstream format changed.")
+    raw, _ = _read_checked(remote, _EPOCH_COLUMNS)
     df = pd.DataFrame({"N": raw["Model Size"].astype("float64"),
                        "C": raw["Training FLOP"].astype("float64")}, index=raw.index)
     df["D"] = df["C"] / (6.0 * df["N"])
@@ -260,13 +267,7 @@ def read_farseer(*, target: str = "L", min_N: float | None = _FARSEER_MIN_N) -> 
             ``target`` is not one of its loss columns.
     """
     remote = DATASETS["farseer"]
-    path = fetch(remote)
-    raw = read_table(path)
-    missing = [c for c in _FARSEER_COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"{path}: expected columns {', '.join(map(repr, _FARSEER_COLUMNS))} but "
-                        f"{', '.join(map(repr, missing))} are absent (columns: "
-                        f"{', '.join(map(str, raw.columns))}); the upstream format changed.")
+    raw, path = _read_checked(remote, _FARSEER_COLUMNS)
     validation = ["L", *[str(c) for c in raw.columns if str(c).startswith("IntelliValSet")]]
     column, words, unit = _farseer_target(target, validation, path)
     df = pd.DataFrame({"N": raw["N"].astype("float64"), "D": raw["D"].astype("float64"),
