@@ -17,8 +17,9 @@ from scalefit.predict import evaluate
 from conftest import requires_dataset
 
 MPL = "thu-yao-01-luo/MultiPowerLaw/8da9f1902602f3391b971a811e3cc51604541769/loss_curve_repo"
-OFFICIAL_100M = dict(L0=2.6514477, A=0.60115152, alpha=0.45295811, B=437.9464276, C=2.13245612,
-                     beta=0.59785199, gamma=0.65523644)
+PAPER_100M = dict(L0=2.6514477, A=0.60115152, alpha=0.45295811, B=437.9464276, C=2.13245612,
+                  beta=0.59785199, gamma=0.65523644)
+OFFICIAL_100M = scalefit.laws.multi_power_from_paper(PAPER_100M)
 SPECS = {
     "constant_24000": "constant:peak=0.0003,warmup=2160,total=24000",
     "constant_72000": "constant:peak=0.0003,warmup=2160,total=72000",

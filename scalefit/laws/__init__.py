@@ -5,7 +5,7 @@ import difflib
 from ._spec import Law, Param, exp_steps
 
 __all__ = ["Law", "Param", "exp_steps", "LAW_NAMES", "get_law", "power_law", "farseer_to_paper",
-           "farseer_from_paper"]
+           "farseer_from_paper", "multi_power_to_paper", "multi_power_from_paper"]
 
 # name -> (module, attribute); modules import jax, so they load on first use.
 _REGISTRY = {
@@ -52,4 +52,8 @@ def __getattr__(name: str):
         from . import _farseer
 
         return getattr(_farseer, name.replace("farseer_", ""))
+    if name in ("multi_power_to_paper", "multi_power_from_paper"):
+        from . import _curves
+
+        return getattr(_curves, name.replace("multi_power_", ""))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

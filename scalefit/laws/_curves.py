@@ -7,7 +7,7 @@ it to the step) and ``age`` (steps from it to the step, plus 1).
 
 - Multi-power law (Luo et al. 2025, "A Multi-Power Law for Loss Curve Prediction Across
   Learning Rate Schedules"): L = L0 + A·S1^(−α) − B·Σ_k (η_{k−1} − η_k)·G(η_k^(−γ)·S_k),
-  G(x) = 1 − (C·x + 1)^(−β).
+  G(x) = 1 − (C·x + 1)^(−β); fitted with D = B·β·C in place of B (``to_paper``).
 - LR-annealing law (Tissue et al. 2024, "Scaling Law with Learning Rate Annealing"):
   L = L0 + A·S1^(−α) − C·S2, S2 = Σ_k (η_{k−1} − η_k)·(1 − λ^(s−k+1))/(1 − λ), the sum of the
   annealing momentum m_i = λ·m_{i−1} + (η_{i−1} − η_i).
@@ -23,9 +23,27 @@ CURVE_INPUTS = ("area", "w", "log_rate", "since", "age")
 
 
 def _multi_power(p, x):
-    G = 1.0 - (1.0 + p["C"] * jnp.exp(-p["gamma"] * x["log_rate"]) * x["since"]) ** (-p["beta"])
-    drop = jnp.sum(x["w"] * G, axis=1)          # w = η_k − η_{k−1}: negative for a decay
-    return p["L0"] + p["A"] * x["area"] ** (-p["alpha"]) + p["B"] * drop
+    # B·G(u) with G(u) = 1 − (1 + C·u)^(−β), written as D·h(u), D = B·β·C and
+    # h(u) = (1 − (1 + C·u)^(−β)) / (β·C), which tends to u as C or β goes to 0: the paper's
+    # parameters run away there (B → ∞ while β·C → 0); these stay finite.
+    u = jnp.exp(-p["gamma"] * x["log_rate"]) * x["since"]
+    h = -jnp.expm1(-p["beta"] * jnp.log1p(p["C"] * u)) / (p["beta"] * p["C"])
+    drop = jnp.sum(x["w"] * h, axis=1)          # w = η_k − η_{k−1}: negative for a decay
+    return p["L0"] + p["A"] * x["area"] ** (-p["alpha"]) + p["D"] * drop
+
+
+def to_paper(params) -> dict:
+    """The multi-power law's parameters as Luo et al. write them: B = D / (β·C)."""
+    out = {k: v for k, v in params.items() if k != "D"}
+    out["B"] = params["D"] / (params["beta"] * params["C"])
+    return {k: out[k] for k in ("L0", "A", "alpha", "B", "C", "beta", "gamma")}
+
+
+def from_paper(params) -> dict:
+    """Luo et al.'s (L0, A, alpha, B, C, beta, gamma) in scalefit's: D = B·β·C."""
+    out = {k: v for k, v in params.items() if k != "B"}
+    out["D"] = params["B"] * params["beta"] * params["C"]
+    return {k: out[k] for k in ("L0", "A", "alpha", "D", "C", "beta", "gamma")}
 
 
 def _annealing(p, x):
@@ -41,14 +59,15 @@ multi_power = Law(
         Param("L0", log=True, grid=(1.0, 4.0)),
         Param("A", log=True, grid=(0.1, 3.0)),
         Param("alpha", lower=0.0, upper=3.0, grid=(0.1, 1.0)),
-        Param("B", log=True, grid=(10.0, 3000.0)),
-        Param("C", log=True, grid=(0.1, 10.0)),
-        Param("beta", lower=0.0, upper=5.0, grid=(0.1, 1.5)),
+        Param("D", log=True, grid=(10.0, 3000.0)),
+        Param("C", log=True, grid=(0.01, 10.0)),
+        Param("beta", log=True, grid=(0.01, 2.0)),
         Param("gamma", lower=0.0, upper=3.0, grid=(0.1, 1.5)),
     ),
     loss=_multi_power,
-    reference=("Luo et al. 2025, multi-power law: L0 + A·(S1 + S_W)^−α − LD, warmup rate "
-               "increases counted in LD as the reference code does; 1,024 Sobol starts"),
+    reference=("Luo et al. 2025, multi-power law: L0 + A·(S1 + S_W)^−α − LD, with D = B·β·C "
+               "(scalefit.laws.multi_power_to_paper gives B); warmup rate increases counted in "
+               "LD as the reference code does; 1,024 Sobol starts"),
     start="sobol:1024",
     fit_defaults=(("n_solve", 8),),
 )
