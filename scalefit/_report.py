@@ -162,6 +162,9 @@ def report(fit, level: float = 0.95) -> str:
     lines += _columns(fit)
     lines += [f"note: {n}" for n in fit.notes]
     lines += _flags(fit)
+    for run, info in (fit.data.get("runs") or {}).items():
+        lines.append(f"run {run}: {info['points']} points, steps {info['steps'][0]} to "
+                     f"{info['steps'][1]}, schedule {info['schedule']}")
     if fit.data.get("n_groups"):
         lines.append(f"groups: {fit.data['n_groups']} runs (column "
                      f"{fit.options.get('group')!r})")

@@ -191,6 +191,72 @@ def backtest(
                "mean signed relative error.")
 
 
+def _schedules(items: list[str]):
+    """--schedule values: RUN=SPEC for one run, or a bare SPEC for every run."""
+    if not items:
+        return None
+    named, bare = {}, []
+    for item in items:
+        head, sep, tail = item.partition("=")
+        if sep and ":" not in head:
+            named[head.strip()] = tail.strip()
+        else:
+            bare.append(item.strip())
+    if bare and (named or len(bare) > 1):
+        raise ValueError("--schedule takes one SPEC for every run, or RUN=SPEC for each run; "
+                         f"got {', '.join(map(repr, items))}.")
+    return bare[0] if bare else named
+
+
+@app.command()
+def curve(
+    path: Annotated[Path, typer.Argument(help="Logged runs (CSV or Parquet): run, step, loss "
+                                         "(and lr when logged at every step).")],
+    law: Annotated[str, typer.Option(help="multi_power or lr_annealing.")] = "multi_power",
+    schedule: Annotated[list[str], typer.Option(help="A run's schedule, RUN=SPEC (or one SPEC "
+                                                "for every run), e.g. cosine_24000=cosine:"
+                                                "peak=3e-4,floor=3e-5,warmup=2160,total=24000; "
+                                                "default each run's lr column. Repeatable.")] = [],  # noqa: B006
+    block: Annotated[int | None, typer.Option(help="Fit block means of this many steps.")] = None,
+    min_step: Annotated[int, typer.Option(help="Leave out steps before this one.")] = 0,
+    predict: Annotated[str | None, typer.Option(help="Predict the curve under this schedule "
+                                                "spec; prints its final loss.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the predicted curve (step, lr, loss) "
+                                            "as CSV ('-': stdout).")] = None,
+    column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN (step, "
+                                              "loss, lr, run). Repeatable.")] = [],  # noqa: B006
+) -> None:
+    """Fit a loss-curve law to logged runs; predict the curve of a run under another schedule."""
+    import scalefit
+    from scalefit._compile_cache import enable_compile_cache
+
+    try:
+        columns = _pairs(column, "column")
+        enable_compile_cache()
+        if out is not None and predict is None:
+            raise ValueError("--out writes the predicted curve: give --predict SPEC too.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
+            result = scalefit.fit(path, law=law, schedules=_schedules(schedule), block=block,
+                                  min_step=min_step, columns=columns or None)
+        predicted = result.predict_curve(predict) if predict else None
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    to_stderr = out is not None and str(out) == "-"
+    echo = lambda line: typer.echo(line, err=to_stderr)  # noqa: E731
+    echo(result.report())
+    if predicted is not None:
+        echo(f"predicted under {predicted.attrs['schedule']}: final loss "
+             f"{predicted.attrs['final_loss']:.6g} at step {int(predicted['step'].iloc[-1])}")
+        if out is not None:
+            if to_stderr:
+                typer.echo(predicted.to_csv(index=False), nl=False)
+            else:
+                predicted.to_csv(out, index=False)
+                echo(f"predicted curve written to {out}")
+    raise typer.Exit(code=0 if result.convergence.ok else 3)
+
+
 @app.command()
 def laws() -> None:
     """List the laws scalefit knows: inputs, parameters and source."""

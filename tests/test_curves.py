@@ -176,3 +176,24 @@ def test_course_runs_fit_cosine_and_811_predict_wsd(capsys):
             f"{k}: block error {b:.3%}, final loss {f:+.2%}" for k, (b, f) in results.items()))
     block_error, final_error = results["multi_power"]
     assert block_error <= 0.0045 and abs(final_error) <= 0.010
+
+
+def test_the_curve_command_reads_schedules_and_names_what_is_missing(tmp_path):
+    from typer.testing import CliRunner
+
+    from scalefit.cli import _schedules, app
+
+    assert _schedules(["a=cosine:peak=3e-4,total=10", "b=constant:peak=3e-4,total=10"]) == {
+        "a": "cosine:peak=3e-4,total=10", "b": "constant:peak=3e-4,total=10"}
+    assert _schedules(["cosine:peak=3e-4,total=10"]) == "cosine:peak=3e-4,total=10"
+    runner = CliRunner()
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"run": "a", "step": np.arange(100, 3000, 100),
+                  "loss": np.linspace(4, 3, 29)}).to_csv(path, index=False)
+    missing = runner.invoke(app, ["curve", str(path)])
+    assert missing.exit_code == 2 and "has no 'lr' column to read its schedule" in missing.stderr
+    mixed = runner.invoke(app, ["curve", str(path), "--schedule", "constant:peak=3e-4,total=3000",
+                                "--schedule", "a=constant:peak=3e-4,total=3000"])
+    assert mixed.exit_code == 2 and "--schedule takes one SPEC for every run" in mixed.stderr
+    orphan = runner.invoke(app, ["curve", str(path), "--out", "x.csv"])
+    assert orphan.exit_code == 2 and "give --predict SPEC too" in orphan.stderr

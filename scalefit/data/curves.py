@@ -165,13 +165,19 @@ def prepare_curves(data: pd.DataFrame | str | os.PathLike, *, schedules=None,
         elif given is not None:
             sched = schedule_of(given)
         elif lr_all is not None:
-            sched = _schedules.from_log(s.astype(np.int64), lr_all[rows])
+            try:
+                sched = _schedules.from_log(s.astype(np.int64), lr_all[rows])
+            except DataError as err:
+                raise DataError(f"{src.label}: {name}: its {col('lr')!r} column cannot be its "
+                                f"schedule: {err} Or give its schedule (schedules= in Python, "
+                                "--schedule RUN=SPEC on the command line).") from None
             notes += [f"{name}: schedule read from its {col('lr')!r} column"
                       + (f" ({'; '.join(sched.notes)})" if sched.notes else "")]
         else:
             raise DataError(f"{src.label}: {name} has no {col('lr')!r} column to read its "
-                            "schedule from; give schedules= (a spec such as "
-                            "'cosine:peak=3e-4,floor=3e-5,warmup=2160,total=24000').")
+                            "schedule from; give its schedule (schedules= in Python, --schedule "
+                            "on the command line), a spec such as "
+                            "'cosine:peak=3e-4,floor=3e-5,warmup=2160,total=24000'.")
         s = s.astype(np.int64)
         keep = s >= max(min_step, 1)
         if not keep.all():
