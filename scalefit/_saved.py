@@ -29,7 +29,8 @@ class Bootstrap:
     Attributes:
         n: resamples drawn.
         seed: the resampling seed.
-        by: ``"row"`` (points resampled) or ``"group"`` (whole runs resampled).
+        by: ``"row"`` (points resampled), ``"block"`` (blocks of consecutive points of a run)
+            or ``"group"`` (whole runs resampled).
         n_units: rows or groups each resample draws.
         params: (n, n_params) natural-scale parameters of every refit, in law order (read-only).
         converged: (n,) whether each refit converged; intervals use only those.
@@ -65,7 +66,8 @@ class Bootstrap:
         return {name: kept[:, i] for i, name in enumerate(names)}
 
     def describe(self) -> str:
-        unit = "rows" if self.by == "row" else "runs (whole groups)"
+        unit = {"row": "rows", "block": "blocks of consecutive points within runs"}.get(
+            self.by, "runs (whole groups)")
         return (f"{self.n} resamples of {self.n_units} {unit}, seed {self.seed}; "
                 f"{self.n_converged} of {self.n} refits converged and are used")
 

@@ -35,6 +35,7 @@ __all__ = ["fit", "load", "Fit", "Bootstrap"]
 
 LEVEL = 0.95            # default interval level
 FAILED_REFITS = 0.01    # warn when more than this share of bootstrap refits did not converge
+BLOCK_POINTS = 10       # by="block": a resampling unit is this many consecutive points of a run
 
 
 def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *,
@@ -391,7 +392,9 @@ class Fit:
     def bootstrap(self, n: int = 4000, seed: int = 0, by: str | None = None) -> Fit:
         """Returns this fit with ``n`` bootstrap refits attached (``resamples``).
 
-        Each resample draws the fitted rows (``by="row"``) or whole runs (``by="group"``, the
+        Each resample draws the fitted rows (``by="row"``), blocks of ``BLOCK_POINTS``
+        consecutive points of a run (``by="block"``, the default for a loss-curve law, whose
+        neighbouring steps are correlated) or whole runs (``by="group"``, the
         default when the fit has a group column) with replacement and is refitted from this
         fit's optimum, all in one compiled call. The same seed gives bit-identical draws.
         Refits that did not converge are kept in ``resamples`` but left out of every interval;
@@ -407,14 +410,24 @@ class Fit:
                            "fit the data again with scalefit.fit(..., bootstrap=n).")
         if int(n) != n or n < 2:
             raise ValueError(f"bootstrap needs at least 2 resamples, got n={n}.")
-        by = by or ("group" if problem.n_groups else "row")
-        if by not in ("row", "group"):
-            raise ValueError(f"by must be 'row' or 'group', got {by!r}.")
+        curves = self.law.inputs == CURVE_INPUTS
+        by = by or ("block" if curves else "group" if problem.n_groups else "row")
+        if by not in ("row", "group", "block"):
+            raise ValueError(f"by must be 'row', 'group' or 'block', got {by!r}.")
         if by == "group" and not problem.n_groups:
             raise ValueError("by='group' needs a group column: fit with group='<your run "
                              "column>' (a column called 'run' is used by itself).")
+        run = np.asarray(problem.data.group[:problem.n])
         if by == "group":
-            units, n_units = np.asarray(problem.data.group[:problem.n]), problem.n_groups
+            units, n_units = run, problem.n_groups
+        elif by == "block":      # consecutive points of a run: neighbouring steps correlate
+            start = np.concatenate([[0], np.flatnonzero(np.diff(run)) + 1])
+            position = np.arange(problem.n) - np.repeat(start, np.diff(np.append(start,
+                                                                                 problem.n)))
+            _, units = np.unique(np.stack([run, position // BLOCK_POINTS]), axis=1,
+                                 return_inverse=True)
+            units = np.ravel(units)
+            n_units = int(units.max()) + 1
         else:
             units, n_units = np.arange(problem.n), problem.n
         res = _resample(problem.spec, problem.data, problem.n, problem.fixed, self._u, int(n),
@@ -594,9 +607,7 @@ class Fit:
         loss = _predict.evaluate(self.law, self.params, x)
         out = pd.DataFrame({"step": steps, "lr": rates[steps], "loss": loss})
         if self.resamples is not None:
-            draws = self._draws()
-            per = np.stack([_predict.evaluate(self.law, {k: v[i] for k, v in draws.items()}, x)
-                            for i in range(len(next(iter(draws.values()))))])
+            per = _predict.evaluate_draws(self.law, self._draws(), x)
             out["lower"], out["upper"] = _predict.band(per, level)
         out.attrs["final_loss"] = float(loss[-1])
         out.attrs["schedule"] = str(sched)

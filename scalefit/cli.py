@@ -54,7 +54,7 @@ def fit(
     bootstrap: Annotated[int, typer.Option(help="Refit this many resamples for intervals "
                                            "and bands (e.g. 4000).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
-    by: Annotated[str | None, typer.Option(help="Resample 'row' or 'group' (default: group "
+    by: Annotated[str | None, typer.Option(help="Resample 'row', 'block' or 'group' (default: group "
                                            "when there are runs).")] = None,
     level: Annotated[float, typer.Option(help="Level of bootstrap intervals.")] = 0.95,
     unit: Annotated[str | None, typer.Option(help="Unit of the loss (nats, bits, bits per "

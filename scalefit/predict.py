@@ -49,6 +49,25 @@ def loss_draws(law: Law, draws: Mapping[str, np.ndarray], inputs: Mapping[str, n
         return np.asarray(out, dtype=np.float64)
 
 
+def evaluate_draws(law: Law, draws: Mapping[str, np.ndarray], x: Mapping[str, np.ndarray],
+                   cells: int = 1 << 24) -> np.ndarray:
+    """The law's loss under every parameter draw at inputs ``x`` as given, (n_draws, n_points),
+    in chunks of points so draws x points x terms stays under ``cells`` numbers."""
+    import jax
+
+    n = len(next(iter(x.values())))
+    width = max(int(np.prod(np.shape(v)[1:])) for v in x.values())
+    B = len(next(iter(draws.values())))
+    step = max(1, cells // max(1, B * width))
+    out = []
+    with jax.enable_x64(True):
+        p = {k: np.asarray(v, np.float64) for k, v in draws.items()}
+        for a in range(0, n, step):
+            part = {k: np.asarray(v[a:a + step], np.float64) for k, v in x.items()}
+            out.append(np.asarray(_loss_fn(law, True)(p, part, {}), np.float64))
+    return np.concatenate(out, axis=1)
+
+
 def predict_loss(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     """Returns the predicted loss (the law's units, e.g. nats/token) at each point of ``inputs``.
 

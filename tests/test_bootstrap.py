@@ -171,3 +171,15 @@ def test_a_missing_run_label_is_named_and_can_be_dropped(example_path):
     fit = scalefit.fit(runs, drop_invalid=True, **SMALL)
     assert [(d.row, d.reason) for d in fit.dropped] == [(5, "run is missing")]
     assert fit.data["n_groups"] == runs["run"].nunique()
+
+
+def test_blocks_of_consecutive_points_are_a_resampling_unit(example_fit):
+    """by="block": units of 10 consecutive points within a run (the default for loss curves,
+    whose neighbouring steps are correlated); the example's 96 rows make 10 blocks."""
+    boot = example_fit.bootstrap(n=64, seed=3, by="block")
+    assert boot.resamples.by == "block" and boot.resamples.n_units == 10
+    assert "64 resamples of 10 blocks of consecutive points within runs" in boot.report()
+    rows = example_fit.bootstrap(n=64, seed=3)
+    assert not np.array_equal(boot.resamples.params, rows.resamples.params)
+    with pytest.raises(ValueError, match="by must be 'row', 'group' or 'block'"):
+        example_fit.bootstrap(n=64, by="run")
