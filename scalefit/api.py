@@ -613,6 +613,47 @@ class Fit:
         out.attrs["schedule"] = str(sched)
         return out
 
+    def compare_schedules(self, schedules, level: float = LEVEL) -> pd.DataFrame:
+        """Returns the final loss a loss-curve law predicts under each schedule, best first.
+
+        For the what-ifs of a run: the cooldown's start, length and shape of a WSD run
+        (``scalefit.schedules.wsd_family``), or any schedules of the same length.
+
+        Args:
+            schedules: Schedules or spec strings.
+
+        Returns:
+            A DataFrame with ``schedule`` (the spec), ``steps``, ``final_loss`` (and ``lower``,
+            ``upper`` with a bootstrap), sorted by ``final_loss``.
+        """
+        if self.law.inputs != CURVE_INPUTS:
+            raise ValueError(f"{self.law.name} is not a loss-curve law; compare_schedules needs "
+                             "multi_power or lr_annealing.")
+        from .data.curves import schedule_of
+        from .data.schedule_sums import terms
+
+        rows, xs = [], []
+        for item in schedules:
+            sched = schedule_of(item)
+            rates = sched.rates()
+            t = terms(rates, np.array([len(rates) - 1]),
+                      warmup=self.data.get("warmup", "included"))
+            xs.append({k: getattr(t, k) for k in CURVE_INPUTS})
+            rows.append({"schedule": str(sched), "steps": len(rates)})
+        width = max(x["w"].shape[1] for x in xs)
+        from .data.curves import PAD
+
+        x = {"area": np.concatenate([x["area"] for x in xs])}
+        for k in CURVE_INPUTS[1:]:
+            x[k] = np.concatenate([np.pad(v[k], ((0, 0), (0, width - v[k].shape[1])),
+                                          constant_values=PAD[k]) for v in xs])
+        out = pd.DataFrame(rows)
+        out["final_loss"] = _predict.evaluate(self.law, self.params, x)
+        if self.resamples is not None:
+            per = _predict.evaluate_draws(self.law, self._draws(), x)
+            out["lower"], out["upper"] = _predict.band(per, level)
+        return out.sort_values("final_loss", ignore_index=True)
+
     # ---- report and files ----
 
     def report(self, level: float = LEVEL) -> str:

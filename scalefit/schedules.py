@@ -369,6 +369,26 @@ def wsd(peak: float, total: int, decay_start: float, floor: float = 0.0, shape: 
                     warmup)
 
 
+def wsd_family(peak: float, total: int, floor: float = 0.0, warmup: int = 0,
+               cooldowns=(0.1, 0.2, 0.3), shapes=SHAPES) -> list[Schedule]:
+    """WSD schedules of one length, one per cooldown fraction and shape: the candidates of the
+    question "how long a cooldown, of what shape, for this many steps?".
+
+    Args:
+        cooldowns: the cooldown's length as a fraction of ``total`` (0 < f <= 1).
+        shapes: cooldown shapes, from :data:`SHAPES` (``geometric`` needs ``floor > 0``).
+    Other arguments as for :func:`wsd`.
+    """
+    out = []
+    for f in cooldowns:
+        if not 0 < f <= 1:
+            raise ValueError(f"a cooldown fraction must be in (0, 1], got {f}.")
+        for shape in shapes:
+            start = max(float(warmup), total * (1 - f))
+            out.append(wsd(peak, total, start, floor=floor, shape=shape, warmup=warmup))
+    return out
+
+
 def step(peak: float, total: int, boundaries: float | Sequence[float],
          values: float | Sequence[float], warmup: int = 0, warmup_from: float = 0.0) -> Schedule:
     """Piecewise constant: ``peak`` until ``boundaries[0]``, then ``values[i]`` from

@@ -120,16 +120,25 @@ def test_bad_curves_get_clear_errors():
         terms(np.array([1e-3, 1e-3, np.nan]), np.array([2]))
 
 
+TRAIN = ["cosine_24000", "constant_24000", "wsdcon_9"]
+
+
+def _official(name):
+    return pd.read_csv(Path(os.environ["SCALEFIT_DATA_DIR"]) / MPL / "csv_100" / f"{name}.csv")
+
+
+@pytest.fixture(scope="module")
+def official_fit():
+    runs = pd.concat([_official(n).assign(run=n) for n in TRAIN], ignore_index=True)
+    return scalefit.fit(runs, law="multi_power", schedules=SPECS, n_solve=4)   # 8 by default
+
+
 @requires_dataset(f"{MPL}/csv_100/cosine_24000.csv")
-def test_official_curves_fit_three_and_predict_six():
+def test_official_curves_fit_three_and_predict_six(official_fit):
     """100M: fit cosine_24000, constant_24000 and wsdcon_9, predict the other six (the 72,000-step
     curves below step 24,000, as the reference code truncates them). Measured 2026-12-02: mean
-    relative error 0.091% over all points (the repository reports 0.142%), worst 0.81%."""
-    root = Path(os.environ["SCALEFIT_DATA_DIR"]) / MPL / "csv_100"
-    load = lambda name: pd.read_csv(root / f"{name}.csv")  # noqa: E731
-    train = ["cosine_24000", "constant_24000", "wsdcon_9"]
-    runs = pd.concat([load(n).assign(run=n) for n in train], ignore_index=True)
-    fit = scalefit.fit(runs, law="multi_power", schedules=SPECS, n_solve=4)   # 8 by default
+    relative error 0.090% over all points (the repository reports 0.142%), worst 0.80%."""
+    fit, train, load = official_fit, TRAIN, _official
     assert fit.convergence.ok and fit.data["n_groups"] == 3
     errors = []
     for name in SPECS.keys() - set(train):
@@ -142,6 +151,19 @@ def test_official_curves_fit_three_and_predict_six():
     assert errors.mean() <= 0.00142 and errors.max() <= 0.010
     whole = fit.predict_curve(SPECS["wsd_20000_24000"])
     assert len(whole) == 23999 and whole.attrs["final_loss"] == whole["loss"].iloc[-1]
+
+
+@requires_dataset(f"{MPL}/csv_100/cosine_24000.csv")
+def test_what_ifs_rank_schedules_by_final_loss(official_fit):
+    family = schedules.wsd_family(3e-4, 24000, floor=3e-5, warmup=2160, cooldowns=(0.1, 0.4))
+    table = official_fit.compare_schedules([*family, SPECS["cosine_24000"],
+                                            SPECS["constant_24000"]])
+    assert list(table.columns) == ["schedule", "steps", "final_loss"] and len(table) == 10
+    assert table["final_loss"].is_monotonic_increasing
+    assert table["schedule"].iloc[-1] == str(schedules.parse(SPECS["constant_24000"]))
+    whole = official_fit.predict_curve(family[0])
+    assert table.set_index("schedule").loc[str(family[0]), "final_loss"] == pytest.approx(
+        whole.attrs["final_loss"], rel=1e-12)
 
 
 COURSE = "converted/mpl-gpt-100m-20b"
