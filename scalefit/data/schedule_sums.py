@@ -35,9 +35,13 @@ EXACT = 8           # the last steps before each logged step, summed one by one
 RATIO = 4           # a group is at most 1/RATIO of its distance from the logged step
 REL_CHANGE = 0.1    # a group never spans a rate change of more than 10%
 # Measured on 100,000-step cosine, WSD (geometric, 1-sqrt) and step schedules with a warmup from
-# 0: the multi-power law's loss within 5.0e-6 of the exact sums, with at most 132 terms a step
+# 0: the multi-power law's loss within 5.0e-6 of the exact sums with the published 100M
+# parameters on our four test schedules, 1.9e-5 with fitted ones on a 100k-step cosine
+# (benchmarks/curve_speed.py), with at most 134 terms a step
 # (ratio=2, rel_change=0.2: within 1.6e-5, 79 terms; exact=16, ratio=8: 1.8e-6, 170 terms).
 WARMUP = ("included", "excluded")
+WIDTH_STEP = 32     # terms per step are padded to a multiple of this (w = 0 adds nothing), so
+                    # schedules of similar length share the law's compilation
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,11 @@ def terms(rates, steps, *, warmup: str = "included", exact: int = EXACT, ratio: 
     keep = np.flatnonzero(np.any(W != 0, axis=0))                   # drop all-empty slots
     if not len(keep):
         keep = np.array([0]) if W.shape[1] else keep
-    return Terms(steps=steps, area=cum[steps], w=W[:, keep], log_rate=stack(cols_l)[:, keep],
-                 since=stack(cols_s)[:, keep], age=stack(cols_a)[:, keep])
+    width = -(-len(keep) // WIDTH_STEP) * WIDTH_STEP                # shared compilations
+    pad = lambda a, fill: np.pad(a[:, keep], ((0, 0), (0, width - len(keep))),  # noqa: E731
+                                 constant_values=fill)
+    return Terms(steps=steps, area=cum[steps], w=pad(W, 0.0), log_rate=pad(stack(cols_l), 0.0),
+                 since=pad(stack(cols_s), 1.0), age=pad(stack(cols_a), 1.0))
 
 
 def exact_terms(rates, steps, *, warmup: str = "included") -> Terms:
