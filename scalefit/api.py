@@ -123,8 +123,14 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     fix = {k: float(v) for k, v in (fix or {}).items()}
     drop, thresholds = check_rules(drop, thresholds)
     if law.inputs == CURVE_INPUTS:
-        return _fit_curves(data, law, spec, fix, tie, start, options, strict, columns=columns,
-                           schedules=schedules, block=block, min_step=min_step, warmup=warmup)
+        if weight is not None or drop:
+            raise ValueError(f"{law.name} fits loss curves: weight= and drop= do not apply to "
+                             "it yet.")
+        curve_columns = {**(columns or {}), **({"run": group} if group else {})}
+        result = _fit_curves(data, law, spec, fix, tie, start, options, strict,
+                             columns=curve_columns or None, schedules=schedules, block=block,
+                             min_step=min_step, warmup=warmup, unit=unit)
+        return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
     table = prepare(data, law.inputs, columns=columns, weight=weight, group=group,
                     drop_invalid=drop_invalid, n_free=len(spec.free), law_name=law.name,
                     drop=drop, thresholds=thresholds)
@@ -168,7 +174,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
 
 
-def _fit_curves(data, law, spec, fix, tie, start, options, strict, **how) -> Fit:
+def _fit_curves(data, law, spec, fix, tie, start, options, strict, unit=None, **how) -> Fit:
     """Fits a loss-curve law to logged runs (``scalefit.data.curves``)."""
     from .data.curves import prepare_curves
 
@@ -177,7 +183,7 @@ def _fit_curves(data, law, spec, fix, tie, start, options, strict, **how) -> Fit
     problem, core = _solve(spec, table, fix, starts, options)
     summary = {**table.summary(), "quality": _quality(np.asarray(core.residuals),
                                                       np.asarray(table.loss)),
-               "unit": None, "flags": [], "warmup": how["warmup"], "block": how["block"],
+               "unit": unit, "flags": [], "warmup": how["warmup"], "block": how["block"],
                "min_step": how["min_step"]}
     recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
                 "start": (law.start if start is None else start if isinstance(start, str)

@@ -114,6 +114,8 @@ def test_bad_curves_get_clear_errors():
         scalefit.fit(ok.iloc[:5], law="multi_power", schedules=spec)
     with pytest.raises(scalefit.DataError, match="no 'lr' column to read its schedule from"):
         prepare_curves(ok)
+    with pytest.raises(ValueError, match="weight= and drop= do not apply"):
+        scalefit.fit(ok, law="multi_power", schedules=spec, drop=["diverged"])
     with pytest.raises(scalefit.DataError, match="rate at step 3 is -1"):
         terms(np.array([1e-3, 1e-3, 1e-3, -1.0, 1e-3]), np.array([4]))
     with pytest.raises(scalefit.DataError, match="rate at step 2 is nan"):
