@@ -137,7 +137,7 @@ def test_group_resampling_draws_whole_runs(example_path):
     assert fit.bootstrap(n=32, seed=0, by="row").resamples.n_units == len(runs)
     with pytest.raises(ValueError, match="by='group' needs a group column"):
         scalefit.fit(example_path, **SMALL).bootstrap(n=8, by="group")
-    with pytest.raises(ValueError, match="by must be 'row' or 'group'"):
+    with pytest.raises(ValueError, match="by must be 'row', 'group' or 'block'"):
         fit.bootstrap(n=8, by="runs")
 
 
