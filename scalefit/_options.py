@@ -65,7 +65,10 @@ class Options:
         None means "not given", and ``n_solve="all"`` solves every start."""
         given = {k: v for k, v in given.items() if v is not None or k not in TUNABLE}
         chosen = {**dict(law_defaults), **given}
-        if chosen.get("n_solve") == "all":
+        if isinstance(chosen.get("n_solve"), str):
+            if chosen["n_solve"] != "all":
+                raise ValueError(f"n_solve must be a positive integer or 'all', got "
+                                 f"{chosen['n_solve']!r}.")
             chosen["n_solve"] = None
         return dataclasses.replace(DEFAULTS, **chosen)
 
