@@ -151,12 +151,23 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         problem, core = _solve(spec, table, fix, starts, options)
     summary = {**table.summary(), "flags": list(flags), "unit": unit or table.unit,
                "quality": _quality(np.asarray(core.residuals), np.asarray(table.loss))}
-    recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
-                "start": (law.start if start is None else start if isinstance(start, str)
-                          else f"{len(starts)} given"),
-                "columns": dict(columns or {}), "weight": weight,
-                "group": table.columns.get("group"), "drop": list(drop),
-                "thresholds": thresholds}
+    recorded = _recorded(law, options, fix, tie, start, starts, columns=dict(columns or {}),
+                         weight=weight, group=table.columns.get("group"), drop=list(drop),
+                         thresholds=thresholds)
+    result = _finish(law, problem, core, table, summary, recorded, strict, stacklevel=3)
+    return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
+
+
+def _recorded(law, options, fix, tie, start, starts, **extra) -> dict:
+    """The options a fit records: the solver's, fix, tie, how it started, and ``extra``."""
+    label = (law.start if start is None else start if isinstance(start, str)
+             else f"{len(starts)} given")
+    return {**options.to_dict(), "fix": fix, "tie": dict(tie or {}), "start": label, **extra}
+
+
+def _finish(law, problem, core, table, summary, recorded, strict, stacklevel) -> Fit:
+    """The Fit of an engine result; a ConvergenceWarning (or FitError under ``strict``) naming
+    why it did not converge and which parameter ran away."""
     result = Fit(law=law, params=core.params, objective=core.objective,
                  convergence=core.convergence, residuals=core.residuals,
                  n_points=table.n_points, dropped=table.dropped, notes=table.notes,
@@ -170,8 +181,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         msg += f" {ran[1]}" if ran else ""
         if strict:
             raise FitError(msg)
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-    return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
+        warnings.warn(msg, ConvergenceWarning, stacklevel=stacklevel)
+    return result
 
 
 def _fit_curves(data, law, spec, fix, tie, start, options, strict, unit=None, **how) -> Fit:
@@ -185,22 +196,10 @@ def _fit_curves(data, law, spec, fix, tie, start, options, strict, unit=None, **
                                                       np.asarray(table.loss)),
                "unit": unit, "flags": [], "warmup": how["warmup"], "block": how["block"],
                "min_step": how["min_step"]}
-    recorded = {**options.to_dict(), "fix": fix, "tie": dict(tie or {}),
-                "start": (law.start if start is None else start if isinstance(start, str)
-                          else f"{len(starts)} given"),
-                "columns": dict(how["columns"] or {}), "weight": None, "group": "run",
-                "drop": [], "thresholds": {}}
-    result = Fit(law=law, params=core.params, objective=core.objective,
-                 convergence=core.convergence, residuals=core.residuals,
-                 n_points=table.n_points, dropped=table.dropped, notes=table.notes,
-                 data=summary, options=recorded, free=core.free, covariance=core.covariance,
-                 _problem=problem, _u=core.u)
-    if not result.convergence.ok:
-        msg = (f"{law.name} fit did not converge: {result.convergence.stop.message}.")
-        if strict:
-            raise FitError(msg)
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-    return result
+    recorded = _recorded(law, options, fix, tie, start, starts,
+                         columns=dict(how["columns"] or {}), weight=None, group="run", drop=[],
+                         thresholds={})
+    return _finish(law, problem, core, table, summary, recorded, strict, stacklevel=4)
 
 
 def _solve(spec: Spec, table, fix: dict, starts, options: Options):
