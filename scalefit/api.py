@@ -602,13 +602,12 @@ class Fit:
             raise ValueError(f"{self.law.name} is not a loss-curve law; predict_curve needs "
                              "multi_power or lr_annealing.")
         from .data.curves import schedule_of
-        from .data.schedule_sums import terms
+        from .data.schedule_sums import join, terms
 
         sched = schedule_of(schedule)
         rates = sched.rates()
         steps = np.arange(1, len(rates)) if steps is None else np.asarray(steps, np.int64)
-        t = terms(rates, steps, warmup=self.data.get("warmup", "included"))
-        x = {k: getattr(t, k) for k in CURVE_INPUTS}
+        x = join([terms(rates, steps, warmup=self.data.get("warmup", "included"))])
         loss = _predict.evaluate(self.law, self.params, x)
         out = pd.DataFrame({"step": steps, "lr": rates[steps], "loss": loss})
         if self.resamples is not None:
@@ -635,23 +634,16 @@ class Fit:
             raise ValueError(f"{self.law.name} is not a loss-curve law; compare_schedules needs "
                              "multi_power or lr_annealing.")
         from .data.curves import schedule_of
-        from .data.schedule_sums import terms
+        from .data.schedule_sums import join, terms
 
-        rows, xs = [], []
+        rows, parts = [], []
         for item in schedules:
             sched = schedule_of(item)
             rates = sched.rates()
-            t = terms(rates, np.array([len(rates) - 1]),
-                      warmup=self.data.get("warmup", "included"))
-            xs.append({k: getattr(t, k) for k in CURVE_INPUTS})
+            parts.append(terms(rates, np.array([len(rates) - 1]),
+                               warmup=self.data.get("warmup", "included")))
             rows.append({"schedule": str(sched), "steps": len(rates)})
-        width = max(x["w"].shape[1] for x in xs)
-        from .data.curves import PAD
-
-        x = {"area": np.concatenate([x["area"] for x in xs])}
-        for k in CURVE_INPUTS[1:]:
-            x[k] = np.concatenate([np.pad(v[k], ((0, 0), (0, width - v[k].shape[1])),
-                                          constant_values=PAD[k]) for v in xs])
+        x = join(parts)
         out = pd.DataFrame(rows)
         out["final_loss"] = _predict.evaluate(self.law, self.params, x)
         if self.resamples is not None:

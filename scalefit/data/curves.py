@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 
 from scalefit import schedules as _schedules
+from scalefit.data.schedule_sums import join as _join
 from scalefit.data.schedule_sums import terms as _terms
 from scalefit.data.table import _numeric, _open
 from scalefit.errors import DataError
 
-TERM_NAMES = ("area", "w", "log_rate", "since", "age")
-PAD = {"w": 0.0, "log_rate": 0.0, "since": 1.0, "age": 1.0}
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,7 +136,7 @@ def prepare_curves(data: pd.DataFrame | str | os.PathLike, *, schedules=None,
             else np.zeros(len(frame), dtype=np.int64))
     labels = tuple(pd.unique(runs))
     given = schedules
-    out = {k: [] for k in TERM_NAMES}
+    parts = []
     loss, steps, group, used, notes = [], [], [], {}, []
     for g, label in enumerate(labels):
         rows = np.flatnonzero(runs == label)
@@ -146,8 +145,8 @@ def prepare_curves(data: pd.DataFrame | str | os.PathLike, *, schedules=None,
         bad = ~(np.isfinite(y) & (y > 0))
         if bad.any():
             i = rows[np.flatnonzero(bad)[0]]
-            raise DataError(f"{src.label}: {name} has loss {loss_all[i]!r} at {src.where(src.label_of(i))}; "
-                            "losses must be positive and finite.")
+            raise DataError(f"{src.label}: {name} has loss {loss_all[i]!r} at "
+                            f"{src.where(src.label_of(i))}; losses must be positive and finite.")
         if not np.all(np.isfinite(s)) or np.any(s != np.round(s)) or np.any(s < 0):
             raise DataError(f"{src.label}: {name} has a step that is not a whole number >= 0.")
         back = np.flatnonzero(np.diff(s) <= 0)
@@ -193,18 +192,12 @@ def prepare_curves(data: pd.DataFrame | str | os.PathLike, *, schedules=None,
             raise DataError(f"{src.label}: {name} logs step {int(s[-1])}, but its schedule "
                             f"({sched}) ends at step {sched.total - 1}; give the schedule of the "
                             "whole run.")
-        t = _terms(sched.rates(), s, warmup=warmup)
-        for k in TERM_NAMES:
-            out[k].append(getattr(t, k))
+        parts.append(_terms(sched.rates(), s, warmup=warmup))
         loss.append(y)
         steps.append(s)
         group.append(np.full(len(s), g, np.int32))
         used[label] = sched
-    width = max(a.shape[1] for a in out["w"])
-    inputs = {"area": np.concatenate(out["area"])}
-    for k in TERM_NAMES[1:]:
-        inputs[k] = np.concatenate([np.pad(a, ((0, 0), (0, width - a.shape[1])),
-                                           constant_values=PAD[k]) for a in out[k]])
+    inputs = _join(parts)
     if block:
         notes.append(f"loss averaged over blocks of {block} steps (a point per block, at its "
                      "middle step)")

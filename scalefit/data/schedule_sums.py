@@ -40,6 +40,7 @@ REL_CHANGE = 0.1    # a group never spans a rate change of more than 10%
 # (benchmarks/curve_speed.py), with at most 134 terms a step
 # (ratio=2, rel_change=0.2: within 1.6e-5, 79 terms; exact=16, ratio=8: 1.8e-6, 170 terms).
 WARMUP = ("included", "excluded")
+FILL = {"w": 0.0, "log_rate": 0.0, "since": 1.0, "age": 1.0}   # an unused term slot (w = 0)
 WIDTH_STEP = 32     # terms per step are padded to a multiple of this (w = 0 adds nothing), so
                     # schedules of similar length share the law's compilation
 
@@ -181,10 +182,25 @@ def terms(rates, steps, *, warmup: str = "included", exact: int = EXACT, ratio: 
     if not len(keep):
         keep = np.array([0]) if W.shape[1] else keep
     width = -(-len(keep) // WIDTH_STEP) * WIDTH_STEP                # shared compilations
-    pad = lambda a, fill: np.pad(a[:, keep], ((0, 0), (0, width - len(keep))),  # noqa: E731
-                                 constant_values=fill)
-    return Terms(steps=steps, area=cum[steps], w=pad(W, 0.0), log_rate=pad(stack(cols_l), 0.0),
-                 since=pad(stack(cols_s), 1.0), age=pad(stack(cols_a), 1.0))
+    pad = lambda a, k: _widen(a[:, keep], width, k)  # noqa: E731
+    return Terms(steps=steps, area=cum[steps], w=pad(W, "w"),
+                 log_rate=pad(stack(cols_l), "log_rate"), since=pad(stack(cols_s), "since"),
+                 age=pad(stack(cols_a), "age"))
+
+
+def _widen(a: np.ndarray, width: int, name: str) -> np.ndarray:
+    """Pads the term slots of ``a`` to ``width`` with unused slots."""
+    return np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=FILL[name])
+
+
+def join(parts) -> dict[str, np.ndarray]:
+    """The law inputs (area, w, log_rate, since, age) of several ``Terms`` stacked row-wise,
+    their term slots padded to the widest."""
+    width = max(t.w.shape[1] for t in parts)
+    out = {"area": np.concatenate([t.area for t in parts])}
+    for name in FILL:
+        out[name] = np.concatenate([_widen(getattr(t, name), width, name) for t in parts])
+    return out
 
 
 def exact_terms(rates, steps, *, warmup: str = "included") -> Terms:
