@@ -212,15 +212,9 @@ def backtest(data: pd.DataFrame | str | os.PathLike,
         DataError: a split leaves no training or no test points, or no more training points
             than the law has free parameters (the message names the split and the counts).
     """
-    laws = [laws] if isinstance(laws, (str, Law, Mapping)) else list(laws)
-    options = {"loss": loss, "delta": delta, "max_steps": max_steps, "n_solve": n_solve}
-    common = _common(columns, weight, group, drop, thresholds, drop_invalid)
-    rows, points = [], []
-    for c in map(_candidate, laws):
-        r, p = _run(c, data, _holdouts(holdout), sweep_by=None, options=options, common=common)
-        rows += r
-        points += p
-    return Backtest(pd.DataFrame(rows), pd.concat(points, ignore_index=True))
+    return _backtest(data, laws, _holdouts(holdout), None, columns=columns, weight=weight,
+                     group=group, drop=drop, thresholds=thresholds, drop_invalid=drop_invalid,
+                     loss=loss, delta=delta, max_steps=max_steps, n_solve=n_solve)
 
 
 def boundary_sweep(data: pd.DataFrame | str | os.PathLike,
@@ -231,17 +225,22 @@ def boundary_sweep(data: pd.DataFrame | str | os.PathLike,
     Sizes whose training side has no more points than the law's free parameters are skipped.
     ``summary`` has a ``train_max_<by>`` column. Other arguments as for ``backtest``.
     """
+    unknown = sorted(set(kwargs) - set(_backtest.__kwdefaults__))
+    if unknown:
+        raise TypeError(f"boundary_sweep got unexpected arguments: {', '.join(unknown)}.")
+    return _backtest(data, laws, None, by, **kwargs)
+
+
+def _backtest(data, laws, holdouts, sweep_by, *, columns=None, weight=None, group=None,
+              drop=(), thresholds=None, drop_invalid=False, loss=None, delta=None,
+              max_steps=None, n_solve=None) -> Backtest:
+    """Backtests every law over the given holdouts, or over the boundary sweep by ``sweep_by``."""
     laws = [laws] if isinstance(laws, (str, Law, Mapping)) else list(laws)
-    options = {k: kwargs.pop(k, None) for k in ("loss", "delta", "max_steps")}
-    options["n_solve"] = kwargs.pop("n_solve", None)
-    common = _common(kwargs.pop("columns", None), kwargs.pop("weight", None),
-                     kwargs.pop("group", None), kwargs.pop("drop", ()),
-                     kwargs.pop("thresholds", None), kwargs.pop("drop_invalid", False))
-    if kwargs:
-        raise TypeError(f"boundary_sweep got unexpected arguments: {', '.join(kwargs)}.")
+    options = {"loss": loss, "delta": delta, "max_steps": max_steps, "n_solve": n_solve}
+    common = _common(columns, weight, group, drop, thresholds, drop_invalid)
     rows, points = [], []
     for c in map(_candidate, laws):
-        r, p = _run(c, data, None, sweep_by=by, options=options, common=common)
+        r, p = _run(c, data, holdouts, sweep_by=sweep_by, options=options, common=common)
         rows += r
         points += p
     return Backtest(pd.DataFrame(rows), pd.concat(points, ignore_index=True))
