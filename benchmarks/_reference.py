@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import platform
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +132,46 @@ class BestOf:
     @property
     def best_x(self) -> np.ndarray:
         return self.x[self.best]
+
+
+@dataclass
+class ScreenedFits(BestOf):
+    """A multi-start reference: every start screened, the ``k`` lowest solved with L-BFGS-B."""
+
+    wall: float
+    cpu: float
+    screen_wall: float
+    screened: np.ndarray    # the objective at every start
+    picked: np.ndarray      # indices of the starts solved, lowest screened objective first
+    fun: np.ndarray         # objective reached from each solved start (inf where not finite)
+    x: np.ndarray
+    nit: np.ndarray
+    nfev: np.ndarray
+    success: np.ndarray
+    messages: list
+
+
+def screen_and_solve(obj, starts: np.ndarray, k: int, bounds, options: dict) -> ScreenedFits:
+    """Screens ``starts`` with ``obj.values`` and solves the ``k`` lowest with scipy L-BFGS-B
+    (``obj.value_and_grad``, analytic gradient), timing the whole; far-off starts that
+    overflow rank last."""
+    from scipy.optimize import minimize
+
+    d = starts.shape[1]
+    fun, xs = np.full(k, np.inf), np.full((k, d), np.nan)
+    nit, nfev = np.zeros(k, np.int64), np.zeros(k, np.int64)
+    success, messages = np.zeros(k, bool), []
+    w0, c0 = time.perf_counter(), time.process_time()
+    with np.errstate(all="ignore"):
+        F = obj.values(starts)
+        picked = np.argsort(F, kind="stable")[:k]
+        screen_wall = time.perf_counter() - w0
+        for i, j in enumerate(picked):
+            res = minimize(obj.value_and_grad, starts[j], jac=True, method="L-BFGS-B",
+                           bounds=bounds, options=options)
+            if np.isfinite(res.fun):
+                fun[i] = res.fun
+            xs[i], nit[i], nfev[i], success[i] = res.x, res.nit, res.nfev, res.success
+            messages.append(str(res.message))
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return ScreenedFits(wall, cpu, screen_wall, F, picked, fun, xs, nit, nfev, success, messages)

@@ -54,7 +54,6 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 # A fresh, empty persistent compilation cache, so scalefit's first calls pay their compile cost.
@@ -65,9 +64,8 @@ os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE_DIR
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
 
-from _reference import REPO, BestOf, check_gradient, data_dir, print_environment  # noqa: E402
+from _reference import REPO, check_gradient, data_dir, print_environment, screen_and_solve  # noqa: E402
 
 CURVES = Path("thu-yao-01-luo/MultiPowerLaw/8da9f1902602f3391b971a811e3cc51604541769/"
               "loss_curve_repo/csv_100")
@@ -177,41 +175,8 @@ class MultiPowerObjective:
         return np.where(np.isfinite(out), out, np.inf)
 
 
-@dataclass
-class RefFit(BestOf):
-    wall: float
-    cpu: float
-    screen_wall: float
-    screened: np.ndarray    # the objective at every start (float64)
-    picked: np.ndarray
-    fun: np.ndarray
-    x: np.ndarray           # search scale
-    nit: np.ndarray
-    nfev: np.ndarray
-    success: np.ndarray
-    messages: list
-
-
-def reference_fit(obj: MultiPowerObjective, Z: np.ndarray, k: int = N_SOLVE) -> RefFit:
-    fun = np.full(k, np.inf)
-    xs = np.full((k, 7), np.nan)
-    nit = np.zeros(k, np.int64)
-    nfev = np.zeros(k, np.int64)
-    success = np.zeros(k, bool)
-    messages = []
-    w0, c0 = time.perf_counter(), time.process_time()
-    F = obj.values(Z)
-    picked = np.argsort(F, kind="stable")[:k]
-    screen_wall = time.perf_counter() - w0
-    for i, j in enumerate(picked):
-        res = minimize(obj.value_and_grad, Z[j], jac=True, method="L-BFGS-B", bounds=BOUNDS,
-                       options=REF_OPTIONS)
-        if np.isfinite(res.fun):
-            fun[i] = res.fun
-        xs[i], nit[i], nfev[i], success[i] = res.x, res.nit, res.nfev, res.success
-        messages.append(str(res.message))
-    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    return RefFit(wall, cpu, screen_wall, F, picked, fun, xs, nit, nfev, success, messages)
+def reference_fit(obj: MultiPowerObjective, Z: np.ndarray, k: int = N_SOLVE):
+    return screen_and_solve(obj, Z, k, BOUNDS, REF_OPTIONS)
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,7 +47,6 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 # A fresh, empty persistent compilation cache, so scalefit's first call pays its compile cost.
@@ -57,9 +56,8 @@ atexit.register(shutil.rmtree, _JAX_CACHE_DIR, ignore_errors=True)
 os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE_DIR
 
 import numpy as np  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
 
-from _reference import REPO, BestOf, check_gradient, data_dir, print_environment  # noqa: E402
+from _reference import REPO, check_gradient, data_dir, print_environment, screen_and_solve  # noqa: E402
 
 FARSEER_CSV = Path("Farseer-Scaling-Law/Farseer/main/ipynb/data/1222_full.csv")
 N_RUNS = 341          # read_farseer()'s default: the runs with N >= 2e8
@@ -150,41 +148,8 @@ def read_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------------
 # the reference
 # --------------------------------------------------------------------------------------------
-@dataclass
-class RefResult(BestOf):
-    wall: float
-    cpu: float
-    screen_wall: float
-    picked: np.ndarray      # indices of the starts solved, lowest screened objective first
-    fun: np.ndarray         # objective reached from each solved start (inf where not finite)
-    x: np.ndarray
-    nit: np.ndarray
-    nfev: np.ndarray
-    success: np.ndarray
-    messages: list
-
-
-def run_reference(obj: FarseerObjective, starts: np.ndarray, k: int = N_SOLVE) -> RefResult:
-    fun = np.full(k, np.inf)
-    xs = np.full((k, 9), np.nan)
-    nit = np.zeros(k, dtype=np.int64)
-    nfev = np.zeros(k, dtype=np.int64)
-    success = np.zeros(k, dtype=bool)
-    messages = []
-    w0, c0 = time.perf_counter(), time.process_time()
-    with np.errstate(all="ignore"):  # far-off starts overflow; they rank last / lose anyway
-        F = obj.values(starts)
-        picked = np.argsort(F, kind="stable")[:k]
-        screen_wall = time.perf_counter() - w0
-        for i, j in enumerate(picked):
-            res = minimize(obj.value_and_grad, starts[j], jac=True, method="L-BFGS-B",
-                           bounds=BOUNDS, options=REF_OPTIONS)
-            if np.isfinite(res.fun):
-                fun[i] = res.fun
-            xs[i], nit[i], nfev[i], success[i] = res.x, res.nit, res.nfev, res.success
-            messages.append(str(res.message))
-    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    return RefResult(wall, cpu, screen_wall, picked, fun, xs, nit, nfev, success, messages)
+def run_reference(obj: FarseerObjective, starts: np.ndarray, k: int = N_SOLVE):
+    return screen_and_solve(obj, starts, k, BOUNDS, REF_OPTIONS)
 
 
 def fmt_params(x) -> str:
