@@ -150,7 +150,7 @@ class Split:
                 f"points of {n}", "Choose a rule that puts points on both sides."))
             raise DataError(f"holdout {name!r} leaves no {_SIDES[side]} points ({reason}). {fix}")
         if n_free is not None:
-            if isinstance(n_free, bool) or not isinstance(n_free, (int, np.integer)) or n_free < 0:
+            if not _is_count(n_free, 0):
                 raise ValueError(f"n_free must be a non-negative integer (the law's free "
                                  f"parameters), not {n_free!r}.")
             if self.n_train <= n_free:
@@ -195,7 +195,7 @@ def largest(inputs: Mapping[str, np.ndarray], k: int = 1, by: str = "N") -> Spli
         ValueError: ``k`` is not a positive integer, or ``by`` names no input.
         DataError: the inputs are malformed, or ``by`` holds a non-finite value.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+    if not _is_count(k, 1):
         raise ValueError(f"largest: k must be a positive integer (how many of the largest {by} "
                          f"values to hold out), not {k!r}.")
     inputs, n = _arrays(inputs)
@@ -396,7 +396,7 @@ def boundary_sweep(inputs: Mapping[str, np.ndarray], by: str = "N", *,
         ValueError: ``min_train`` is not a non-negative integer, or ``by`` names no input.
         DataError: the inputs are malformed, or ``by`` holds a non-finite value.
     """
-    if isinstance(min_train, bool) or not isinstance(min_train, (int, np.integer)) or min_train < 0:
+    if not _is_count(min_train, 0):
         raise ValueError(f"boundary_sweep: min_train must be a non-negative integer, "
                          f"not {min_train!r}.")
     inputs, n = _arrays(inputs)
@@ -670,6 +670,11 @@ def _tails(x: np.ndarray, runs: np.ndarray, among: np.ndarray, fraction: float,
         cut = np.sort(x[idx])[m - k]
         test[idx[x[idx] >= cut]] = True
     return test
+
+
+def _is_count(v: object, minimum: int) -> bool:
+    """True for a whole number (not a bool) of at least ``minimum``."""
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= minimum
 
 
 def _finite(v: object, name: str) -> float:
