@@ -21,6 +21,7 @@ _LAZY = {
     "backtest": ("_backtest", "backtest"), "boundary_sweep": ("_backtest", "boundary_sweep"),
     "select": ("_backtest", "select"), "Backtest": ("_backtest", "Backtest"),
     "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),
+    "schedules": ("schedules", None), "recipes": ("recipes", None),
 }
 
 __all__ = ["__version__", "ConvergenceWarning", "DataError", "ExtrapolationWarning", "FitError",

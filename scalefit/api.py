@@ -602,16 +602,16 @@ class Fit:
             raise ValueError(f"{self.law.name} is not a loss-curve law; predict_curve needs "
                              "multi_power or lr_annealing.")
         from .data.curves import schedule_of
-        from .data.schedule_sums import join, terms
+        from .data.schedule_sums import blocks
 
         sched = schedule_of(schedule)
         rates = sched.rates()
         steps = np.arange(1, len(rates)) if steps is None else np.asarray(steps, np.int64)
-        x = join([terms(rates, steps, warmup=self.data.get("warmup", "included"))])
-        loss = _predict.evaluate(self.law, self.params, x)
-        out = pd.DataFrame({"step": steps, "lr": rates[steps], "loss": loss})
+        b = blocks(rates, steps, warmup=self.data.get("warmup", "included"))
+        loss = _predict.evaluate_blocks(self.law, self.params, b)
+        out = pd.DataFrame({"step": b.steps, "lr": rates[b.steps], "loss": loss})
         if self.resamples is not None:
-            per = _predict.evaluate_draws(self.law, self._draws(), x)
+            per = _predict.evaluate_blocks(self.law, self._draws(), b, draws=True)
             out["lower"], out["upper"] = _predict.band(per, level)
         out.attrs["final_loss"] = float(loss[-1])
         out.attrs["schedule"] = str(sched)

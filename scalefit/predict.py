@@ -68,6 +68,57 @@ def evaluate_draws(law: Law, draws: Mapping[str, np.ndarray], x: Mapping[str, np
     return np.concatenate(out, axis=1)
 
 
+CURVE_CELLS = 1 << 17        # steps x terms x draws expanded at once in a curve prediction
+
+
+@functools.lru_cache(maxsize=32)
+def _curve_fn(law: Law, draws: bool):
+    """The law's loss at every step of ``Blocks``, jitted, chunk by chunk of steps: each chunk's
+    terms are expanded from the prefix table inside the compiled loop (they never exist whole)."""
+    import jax
+    import jax.numpy as jnp
+
+    from .data.schedule_sums import expand
+
+    fn = law.loss_fn()
+    if draws:
+        fn = jax.vmap(fn, in_axes=(0, None, None))
+
+    def run(p, area, steps, table, rates, before, lo, hi):
+        return jax.lax.map(
+            lambda a: fn(p, expand(a[0], a[1], table, rates, before, a[2], a[3], xp=jnp), {}),
+            (area, steps, lo, hi))
+    return jax.jit(run)
+
+
+def evaluate_blocks(law: Law, params: Mapping, blocks, draws: bool = False) -> np.ndarray:
+    """The law's loss at each step of ``blocks`` (``scalefit.data.schedule_sums.Blocks``):
+    (n,), or (n_draws, n) with ``draws`` (params then map names to arrays of draws)."""
+    import jax
+
+    from .core.data import bucket
+
+    n, M = blocks.lo.shape
+    M *= 2                                           # two terms per group
+    B = len(next(iter(params.values()))) if draws else 1
+    chunk = 1 << max(0, (CURVE_CELLS // (M * B)).bit_length() - 1)
+    chunk = min(chunk, 1 << (max(n, 1) - 1).bit_length())
+    n_pad = -(-bucket(n) // chunk) * chunk
+    edge = lambda a, size: np.concatenate([a, np.repeat(a[-1:], size - len(a), axis=0)])  # noqa: E731
+    shaped = lambda a: edge(a, n_pad).reshape((n_pad // chunk, chunk) + a.shape[1:])  # noqa: E731
+    with jax.enable_x64(True):
+        p = {k: np.asarray(v, np.float64) for k, v in params.items()}
+        out = _curve_fn(law, draws)(p, shaped(np.asarray(blocks.area, np.float64)),
+                                    shaped(np.asarray(blocks.steps, np.float64)),
+                                    *(edge(a, bucket(len(a))) for a in
+                                      (blocks.table, blocks.rates, blocks.before)),
+                                    shaped(blocks.lo), shaped(blocks.hi))
+        out = np.asarray(out, np.float64)
+    if draws:                                        # (chunks, B, chunk) -> (B, n)
+        return out.transpose(1, 0, 2).reshape(B, n_pad)[:, :n]
+    return out.reshape(n_pad)[:n]
+
+
 def predict_loss(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     """Returns the predicted loss (the law's units, e.g. nats/token) at each point of ``inputs``.
 

@@ -34,9 +34,16 @@ CHUNK = 4               # lanes per vmapped while-loop on a CPU; chunks run one 
                         # so a slow start holds up only its own chunk. Measured on 2 cores (fit
                         # of 240 points, 32 starts; 4,000 bootstrap refits): 4 lanes 44 ms and
                         # 1.08 s, 16 lanes 48 ms and 1.12 s, 32 lanes 61 ms.
+HEAVY_CELLS = 1 << 15   # ... but one lane at a time on a CPU where a lane's data hold this many
+                        # cells (points x the widest input's values per point): there the
+                        # vmapped exact Hessian cost 3x four single ones, and a chunk waits for
+                        # its slowest lane (multi-power law on 451 points x 128 schedule terms:
+                        # 13-14 s in chunks of 4, 6 s one at a time)
 CHUNK_ACCELERATOR = 64  # wider on a GPU or TPU, where a while-loop step costs the same for more
                         # lanes (not measured here)
-SCREEN_CELLS = 1 << 21  # starts x points evaluated at once while screening (float32: 8 MiB)
+SCREEN_CELLS = 1 << 18  # starts x cells evaluated at once while screening (float32: 1 MiB, so
+                        # intermediates stay in cache: 1,024 multi-power starts on 480 x 128
+                        # cells took 0.56 s at once, 0.08 s in chunks of 4-16)
 SCREEN_POINTS = 16384   # screen and solve on an even subsample of at most this many points,
 REFINE = 4              # then solve this many of the best on all points
 LANE_CELLS = 1 << 22    # lanes x points of weights handed to one solve call
@@ -50,6 +57,13 @@ def compilations() -> dict[str, int]:
     A fit whose law, options and padded shapes match an earlier one adds nothing here.
     """
     return dict(_TRACES)
+
+
+def cells(data: Data) -> int:
+    """The values a lane reads per evaluation: points times the widest input's values per point
+    (1 for plain columns; a loss-curve law's schedule terms are (points, terms))."""
+    width = max((int(np.prod(np.shape(v)[1:])) for v in data.x.values()), default=1)
+    return data.n_pad * max(width, 1)
 
 
 def _settings(options: Options, total_weight: float) -> Settings:
@@ -167,11 +181,12 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
         U0: (L, n_free) starts on the search scale.
         WL: (L, n) or (L, n_pad) effective per-point weights of each lane.
         options: tolerances.
-        chunk: lanes per vmapped while-loop (default ``CHUNK`` on a CPU, else
-            ``CHUNK_ACCELERATOR``).
+        chunk: lanes per vmapped while-loop (default ``CHUNK`` on a CPU, 1 for lanes of at
+            least ``HEAVY_CELLS`` cells, else ``CHUNK_ACCELERATOR``).
     """
     if chunk is None:
-        chunk = CHUNK if jax.default_backend() == "cpu" else CHUNK_ACCELERATOR
+        chunk = CHUNK_ACCELERATOR if jax.default_backend() != "cpu" else \
+            1 if cells(data) >= HEAVY_CELLS else CHUNK
     U0 = np.asarray(U0, np.float64)
     L = len(U0)
     lanes = lane_bucket(L)
@@ -223,11 +238,11 @@ def screen(spec: Spec, data: Data, fixed: Mapping[str, float], U: np.ndarray, W:
            k: int, delta: float) -> np.ndarray:
     """Returns (B, k) indices of the k best of the search-scale starts U for each weight vector.
 
-    Starts are evaluated in chunks of at most ``SCREEN_CELLS`` start-points, so memory stays
-    flat as data grow; user starts are padded to a bucket size like the data.
+    Starts are evaluated in chunks of at most ``SCREEN_CELLS`` start-cells (``cells``), so
+    memory stays flat as data grow; user starts are padded to a bucket size like the data.
     """
     S = bucket(len(U))
-    chunk = max(1, min(S, SCREEN_CELLS // data.n_pad))
+    chunk = max(1, min(S, SCREEN_CELLS // cells(data)))
     chunk = 1 << (chunk.bit_length() - 1) if chunk < S else S
     S = -(-S // chunk) * chunk
     Wp = np.zeros((len(W), data.n_pad))
