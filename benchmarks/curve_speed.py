@@ -14,8 +14,8 @@ Two targets, all timed in this one process:
 
 (1) Prediction: every step of a 100,000-step schedule (a cosine and a geometric WSD), the Fit
     from (2). scalefit: ``fit.predict_curve(spec)`` (grouped schedule sums), first call and best
-    of 5 warm calls, and separately ``scalefit.data.schedule_sums.terms`` and
-    ``scalefit.predict.evaluate``. Reference: the straightforward numpy loop, for each step s the
+    of 5 warm calls, and separately ``scalefit.data.schedule_sums.blocks`` and
+    ``scalefit.predict.evaluate_blocks``. Reference: the straightforward numpy loop, for each step s the
     vectorised sum over k = 1..s of the formula above with the per-step rates (O(T^2)), timed on
     every ``--every``-th step (default 100) and scaled to all 99,999 steps; the steps k whose
     rate change w_k is 0 are left out of its sums (exact: they add nothing). Its result is
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     import scalefit.schedules
     from scalefit.core import Spec
     from scalefit.data.curves import prepare_curves
-    from scalefit.data.schedule_sums import exact_terms, terms
+    from scalefit.data.schedule_sums import blocks, exact_terms
 
     t_import = time.perf_counter() - w0
     law = scalefit.laws.multi_power
@@ -335,8 +335,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{', '.join(str(int(s)) for s in lanes.steps)}; objectives: "
           f"{', '.join(f'{f:.6e}' for f in lanes.f)}")
 
-    # the per-step costs of the solve: the same objective in jax (float64, jitted), one lane
-    # and vmapped over 4 lanes as the engine's chunks are
+    # the per-step costs of the solve: the same objective in jax (float64, jitted), one lane (as
+    # the engine solves these heavy lanes) and vmapped over 4 lanes (its chunk for light ones)
     with jax.enable_x64(True):
         import jax.numpy as jnp
 
@@ -413,22 +413,21 @@ def main(argv: list[str] | None = None) -> int:
             warm.append((w, cw))
         best, best_cpu = min(warm)
         sf_pred[name] = best
-        t_terms = min(timed(terms, rates, steps)[1] for _ in range(3))
-        t = terms(rates, steps)
-        x = {k: getattr(t, k) for k in ("area", "w", "log_rate", "since", "age")}
-        t_eval = min(timed(scalefit.predict.evaluate, law, fit.params, x)[1]
+        t_blocks = min(timed(blocks, rates, steps)[1] for _ in range(3))
+        b = blocks(rates, steps)
+        t_eval = min(timed(scalefit.predict.evaluate_blocks, law, fit.params, b)[1]
                      for _ in range(SF_PRED_REPEATS))
         t_rates = min(timed(sched.rates)[1] for _ in range(3))
-        mib = sum(a.nbytes for a in x.values()) / 2**20
-        print(f"\n{name}: {sched_spec}  ({len(steps):,} steps, {t.n_terms} terms a step, "
-              f"{mib:.0f} MiB of terms)")
+        mib = (b.lo.nbytes + b.hi.nbytes) / 2**20
+        print(f"\n{name}: {sched_spec}  ({len(steps):,} steps, {b.lo.shape[1]} groups = "
+              f"{2 * b.lo.shape[1]} terms a step, {mib:.0f} MiB of group bounds)")
         print(f"  scalefit first call (compiles): wall {first:.3f} s   cpu {first_cpu:.3f} s")
         print(f"  scalefit warm, best of {SF_PRED_REPEATS}: wall {best:.3f} s   cpu {best_cpu:.3f} s   "
               f"(all walls: {', '.join(f'{w:.3f}' for w, _ in warm)})   target <= {PRED_TARGET} s: "
               f"{'met' if best <= PRED_TARGET else 'NOT met'}")
-        print(f"  of which (each timed alone, best): rates() {t_rates:.4f} s, terms() {t_terms:.3f} s, "
-              f"evaluate() {t_eval:.3f} s; the rest (DataFrame etc.) "
-              f"{best - t_rates - t_terms - t_eval:+.3f} s")
+        print(f"  of which (each timed alone, best): rates() {t_rates:.4f} s, blocks() {t_blocks:.3f} s, "
+              f"evaluate_blocks() {t_eval:.3f} s; the rest (DataFrame etc.) "
+              f"{best - t_rates - t_blocks - t_eval:+.3f} s")
         print(f"  final loss (step {steps[-1]}): {curve.attrs['final_loss']:.6f}")
         if args.scalefit_only:
             continue
@@ -452,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         dx = np.abs(ex - reference_curve(rates, fit.params, ex_steps))
         print(f"  check: reference vs scalefit's law on exact_terms at steps "
               f"{', '.join(map(str, EXACT_STEPS))}: max |diff| {dx.max():.1e}")
-        dp = np.abs(scalefit.predict.evaluate(law, official, x)[sample - 1]
+        dp = np.abs(scalefit.predict.evaluate_blocks(law, official, b)[sample - 1]
                     - reference_curve(rates, official, sample))
         print(f"  with the paper's parameters instead of the fit's: grouped terms minus reference, "
               f"max |diff| {dp.max():.2e} in loss (mean {dp.mean():.2e})")

@@ -516,11 +516,22 @@ class Fit:
         ``scalefit.predict.FAR`` (1) decade outside the fitted data raises an
         ``ExtrapolationWarning`` naming the input; ``extrapolation`` gives the distances.
 
+        For a loss-curve law (multi_power, lr_annealing) the input is a learning-rate schedule:
+        ``fit.predict(schedule, steps=None)`` is ``predict_curve``.
+
         Returns:
             An array; with a bootstrap, a DataFrame with columns ``loss``, ``lower`` and
             ``upper`` (the ``level`` percentile band over the converged refits) and
             ``decades_beyond`` (how far each point lies outside the fitted data).
         """
+        if self.law.inputs == CURVE_INPUTS:
+            given = dict(zip(("schedule", "steps"), args))
+            if (len(args) > 2 or set(given) & set(inputs) or set(inputs) - {"schedule", "steps"}
+                    or "schedule" not in {**given, **inputs}):
+                raise TypeError(f"{self.law.name} predicts the loss curve of a schedule: "
+                                "fit.predict(schedule, steps=None), e.g. fit.predict("
+                                "'cosine:peak=3e-4,warmup=2000,total=24000').")
+            return self.predict_curve(*args, **inputs, level=level)
         x = self._inputs(args, inputs)
         loss = _predict.predict_loss(self.law, self.params, x)
         far = self._beyond(x, "a prediction")

@@ -69,6 +69,8 @@ def evaluate_draws(law: Law, draws: Mapping[str, np.ndarray], x: Mapping[str, np
 
 
 CURVE_CELLS = 1 << 17        # steps x terms x draws expanded at once in a curve prediction
+                             # (100,000-step cosine, 96 terms: 2^15 0.13 s, 2^17 0.10 s,
+                             # 2^21 0.22-0.27 s: smaller chunks stay in cache)
 
 
 @functools.lru_cache(maxsize=32)
