@@ -195,11 +195,22 @@ def _fit_curves(data, law, spec, fix, tie, start, options, strict, unit=None, **
     summary = {**table.summary(), "quality": _quality(np.asarray(core.residuals),
                                                       np.asarray(table.loss)),
                "unit": unit, "flags": [], "warmup": how["warmup"], "block": how["block"],
-               "min_step": how["min_step"]}
+               "min_step": how["min_step"],
+               "points": _curve_points(table)}
     recorded = _recorded(law, options, fix, tie, start, starts,
                          columns=dict(how["columns"] or {}), weight=None, group="run", drop=[],
                          thresholds={})
     return _finish(law, problem, core, table, summary, recorded, strict, stacklevel=4)
+
+
+def _curve_points(table) -> dict:
+    """Each fitted point of a curve table: its run (index), step, rate and loss, as lists."""
+    lr = np.empty(table.n_points)
+    for g, label in enumerate(table.group_labels):
+        at = table.group == g
+        lr[at] = table.schedules[label].rates()[table.steps[at]]
+    return {"run": [int(g) for g in table.group], "step": [int(v) for v in table.steps],
+            "lr": [float(v) for v in lr], "loss": [float(v) for v in table.loss]}
 
 
 def _solve(spec: Spec, table, fix: dict, starts, options: Options):
@@ -627,6 +638,26 @@ class Fit:
         out.attrs["final_loss"] = float(loss[-1])
         out.attrs["schedule"] = str(sched)
         return out
+
+    def observed(self) -> pd.DataFrame:
+        """The points a loss-curve law was fitted to beside its values there, for plots.
+
+        Returns:
+            A DataFrame with ``run``, ``step``, ``lr`` (the run's schedule), ``loss`` (as
+            fitted: block means with ``block=``), ``predicted`` and ``residual`` (log predicted
+            minus log observed); the runs' schedules are in ``fit.data["runs"]``.
+        """
+        points = self.data.get("points")
+        if self.law.inputs != CURVE_INPUTS or points is None:
+            raise ValueError(f"observed() lists the points of a loss-curve fit; {self.law.name} "
+                             "fits are checked with fit.residuals and fit.predict.")
+        labels = list(self.data["runs"])
+        loss = np.asarray(points["loss"], np.float64)
+        r = np.asarray(self.residuals, np.float64)
+        return pd.DataFrame({"run": [labels[g] for g in points["run"]],
+                             "step": np.asarray(points["step"], np.int64),
+                             "lr": np.asarray(points["lr"], np.float64), "loss": loss,
+                             "predicted": loss * np.exp(r), "residual": r})
 
     def compare_schedules(self, schedules, level: float = LEVEL) -> pd.DataFrame:
         """Returns the final loss a loss-curve law predicts under each schedule, best first.

@@ -180,6 +180,12 @@ def test_official_curves_fit_three_and_predict_six(size):
     assert errors.mean() <= REPORTED[size] and errors.max() <= 0.010
     whole = fit.predict(SPECS["wsd_20000_24000"])          # one vocabulary: predict_curve
     assert len(whole) == 23999 and whole.attrs["final_loss"] == whole["loss"].iloc[-1]
+    obs = fit.observed()                 # what a plot of the fit needs, saved with the fit
+    assert list(obs.columns) == ["run", "step", "lr", "loss", "predicted", "residual"]
+    assert len(obs) == fit.n_points and set(obs["run"]) == set(TRAIN)
+    cos = obs[obs["run"] == "cosine_24000"]
+    np.testing.assert_allclose(fit.predict_curve(SPECS["cosine_24000"], steps=cos["step"])["loss"],
+                               cos["predicted"], rtol=1e-12)
     some = fit.predict_curve(SPECS["wsd_20000_24000"], steps=[5000, 20000, 23904])
     np.testing.assert_allclose(whole.set_index("step").loc[some["step"], "loss"], some["loss"],
                                rtol=1e-13)
@@ -252,3 +258,24 @@ def test_the_curve_command_reads_schedules_and_names_what_is_missing(tmp_path):
     assert mixed.exit_code == 2 and "--schedule takes one SPEC for every run" in mixed.stderr
     orphan = runner.invoke(app, ["curve", str(path), "--out", "x.csv"])
     assert orphan.exit_code == 2 and "give --predict SPEC too" in orphan.stderr
+
+
+def test_a_saved_curve_fit_predicts_and_lists_its_points_after_loading(tmp_path):
+    rates = schedules.parse("cosine:peak=3e-4,floor=3e-5,warmup=200,total=3000").rates()
+    steps = np.arange(300, 3000, 50)
+    params = dict(L0=2.6, A=0.6, alpha=0.45, C=0.5, lam=0.999)
+    loss = at(scalefit.laws.lr_annealing, params, rates, steps)
+    runs = pd.DataFrame({"step": steps, "lr": rates[steps],
+                         "loss": loss * (1 + 1e-3 * np.sin(steps))})
+    fit = scalefit.fit(runs, law="lr_annealing", schedules="cosine:peak=3e-4,floor=3e-5,"
+                       "warmup=200,total=3000")
+    again = scalefit.load(fit.save(tmp_path / "fit.json"))
+    pd.testing.assert_frame_equal(again.observed(), fit.observed())
+    spec = "wsd:peak=3e-4,floor=3e-5,warmup=200,decay_start=2500,total=3000,shape=linear"
+    pd.testing.assert_frame_equal(again.predict(spec), fit.predict_curve(spec))
+    with pytest.raises(TypeError, match=r"fit.predict\(schedule, steps=None\)"):
+        fit.predict(N=1e9)
+    with pytest.raises(ValueError, match="observed\\(\\) lists the points of a loss-curve fit"):
+        scalefit.fit(pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8, 1.6e9, 3.2e9],
+                                   "loss": [3.5, 3.3, 3.1, 3.0, 2.9, 2.85]}),
+                     law="power_N").observed()
