@@ -2,8 +2,11 @@
 
 ``SCALEFIT_DATA_DIR`` points at an offline mirror laid out as
 ``<dir>/<owner>/<repo>/<commit>/<path>`` (the layout of raw.githubusercontent.com); when it is set
-nothing is downloaded. Otherwise files are
-downloaded once into :func:`cache_dir`, laid out the same way, and checked against their sha256.
+nothing is downloaded. Otherwise files are downloaded once into :func:`cache_dir`, laid out the
+same way, and checked against their sha256 (by pooch: pinned URL, hash, cache).
+
+Each registered :class:`Dataset` names its files, licence, citation and parser; ``load(name)``
+returns its rows as the tidy table of ``scalefit.data.tidy``.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 import shutil
-import tempfile
-import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -115,28 +118,39 @@ def _from_mirror(remote: Remote, mirror: Path) -> Path:
     return path
 
 
+def _copy_file_url(url: str, output_file, pooch_obj=None) -> None:
+    """pooch downloader for ``file://`` URLs (a local mirror given as a URL)."""
+    from urllib.parse import unquote, urlparse
+
+    with open(unquote(urlparse(url).path), "rb") as src:
+        if isinstance(output_file, (str, os.PathLike)):
+            with open(output_file, "wb") as out:
+                shutil.copyfileobj(src, out)
+        else:
+            shutil.copyfileobj(src, output_file)
+
+
 def _download(remote: Remote, url: str, target: Path) -> None:
-    """Download ``url`` next to ``target``, check its sha256, then rename it into place."""
+    """Downloads ``url`` to ``target`` with pooch, which checks the sha256 before keeping it."""
+    import pooch
+
+    pooch.get_logger().setLevel("WARNING")       # no "Downloading ..." line on every fetch
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
+    downloader = _copy_file_url if url.startswith("file://") else None
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            shutil.copyfileobj(response, out)
-        actual = _sha256(tmp)
-        if actual != remote.sha256:
-            raise DataError(f"dataset {remote.name!r}: the file downloaded from {url} has sha256 "
-                            f"{actual}, expected {remote.sha256}; it was not kept.")
-        os.replace(tmp, target)
-    except (OSError, ValueError) as err:  # URLError, HTTPError, timeouts, a malformed URL
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, DataError):
-            raise
+        pooch.retrieve(url, known_hash=f"sha256:{remote.sha256}", fname=target.name,
+                       path=target.parent, downloader=downloader, progressbar=False)
+    except ValueError as err:         # pooch: the downloaded file's hash does not match
+        if "hash" not in str(err).lower():
+            raise DataError(f"could not download dataset {remote.name!r} from {url} ({err}).") \
+                from err
+        digests = [h for h in re.findall(r"[0-9a-f]{64}", str(err)) if h != remote.sha256]
+        actual = digests[-1] if digests else "another"
+        raise DataError(f"dataset {remote.name!r}: the file downloaded from {url} has sha256 "
+                        f"{actual}, expected {remote.sha256}; it was not kept.") from None
+    except Exception as err:  # network errors (requests), a malformed URL, a missing file
         raise DataError(f"could not download dataset {remote.name!r} from {url} ({err}). Offline? "
                         f"Set SCALEFIT_DATA_DIR to a mirror holding <dir>/{remote.path}.") from err
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def fetch(name_or_remote: str | Remote, *, url: str | None = None) -> Path:
@@ -315,3 +329,88 @@ def read_farseer(*, target: str = "L", min_N: float | None = _FARSEER_MIN_N) -> 
         meta["unit"] = unit
     df.attrs["scalefit"] = meta
     return df
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A registered public dataset: its pinned files, terms of use and parser.
+
+    Attributes:
+        name: the name ``load`` and ``scalefit data`` take, e.g. "chinchilla".
+        files: key -> pinned file (``Remote``); the parser receives key -> local path.
+        description: one line on what the rows are.
+        licence: the upstream licence, or "none stated".
+        citation: the paper (authors, year, title) to cite.
+        parser: (paths, **options) -> rows as a tidy table (``scalefit.data.tidy.make``).
+        options: the parser's options, name -> what it does (for ``scalefit data show``).
+    """
+
+    name: str
+    files: Mapping[str, Remote]
+    description: str
+    licence: str
+    citation: str
+    parser: Callable = field(repr=False)
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+REGISTRY: dict[str, Dataset] = {}
+
+
+def register(dataset: Dataset) -> Dataset:
+    """Adds a dataset to the registry (its files to ``DATASETS`` too); returns it."""
+    REGISTRY[dataset.name] = dataset
+    for remote in dataset.files.values():
+        DATASETS.setdefault(remote.name, remote)
+    return dataset
+
+
+def _registry() -> dict[str, Dataset]:
+    """The registry, with every parser module imported (they register on import)."""
+    import importlib
+
+    for module in _PARSER_MODULES:
+        importlib.import_module(module)
+    return REGISTRY
+
+
+_PARSER_MODULES = ("scalefit.data.public", "scalefit.data.colpret")
+
+
+def dataset(name: str) -> Dataset:
+    """The registered dataset called ``name``.
+
+    Raises:
+        DataError: an unknown name, with the closest match and the names known.
+    """
+    known = _registry()
+    if name in known:
+        return known[name]
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise DataError(f"Unknown dataset {name!r}.{hint} Known datasets: {', '.join(sorted(known))} "
+                    "(scalefit data list).")
+
+
+def fetch_dataset(name: str) -> dict[str, Path]:
+    """Fetches every file of a registered dataset (mirror, cache or download); key -> path."""
+    return {key: fetch(remote) for key, remote in dataset(name).files.items()}
+
+
+def load(name: str, **options) -> pd.DataFrame:
+    """A registered public dataset as a tidy table (``scalefit.data.tidy``).
+
+    Args:
+        name: a name from ``scalefit.data.REGISTRY`` (``scalefit data list``).
+        options: the dataset's parser options (``Dataset.options``).
+
+    Raises:
+        DataError: an unknown dataset or option, a file that cannot be fetched or fails its
+            sha256, or a file whose format is not the expected one.
+    """
+    ds = dataset(name)
+    unknown = sorted(set(options) - set(ds.options))
+    if unknown:
+        allowed = ", ".join(ds.options) or "none"
+        raise DataError(f"dataset {name!r} has no option {unknown[0]!r} (options: {allowed}).")
+    return ds.parser(fetch_dataset(name), **options)

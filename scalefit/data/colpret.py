@@ -1,0 +1,2 @@
+"""Parsers of the Hitchhiker's Guide collection (IBM/ColPret) into the tidy table of
+``scalefit.data.tidy``."""
