@@ -46,6 +46,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         bootstrap: int = 0, seed: int = 0, by: str | None = None, unit: str | None = None,
         drop: Sequence[str] = (), thresholds: Mapping[str, float] | None = None,
         schedules=None, block: int | None = None, min_step: int = 0, warmup: str = "included",
+        metric: str | None = None, last: bool = False, tokens_per_step: float | None = None,
         loss: str | None = None, delta: float | None = None,
         n_solve: int | str | None = None, max_steps: int | None = None,
         gtol: float = DEFAULTS.gtol, xtol: float = DEFAULTS.xtol,
@@ -90,6 +91,12 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
             a mapping run -> either; default the run's ``lr`` column), blocks of steps to
             average the loss over (None: the logged points), the first step fitted, and whether
             warmup rate increases count in the laws' sums (see ``scalefit.data.curves``).
+        metric, last, tokens_per_step: for run logs (a Weights & Biases export, JSON Lines,
+            TensorBoard events, or any tidy table of ``scalefit.data``): the metric to fit (a
+            unique part of its name will do), only each run's last point, and the tokens per
+            optimizer step (D = step x tokens_per_step when D is not logged). Logs are read by
+            ``scalefit.data.logs.read_log`` and selected by ``scalefit.data.tidy.select``; the
+            notes say which columns were read as what.
         loss, delta, n_solve, max_steps, gtol, xtol: see ``scalefit.Options``; ``loss``,
             ``delta``, ``n_solve`` and ``max_steps`` default to the law's own choice
             (``Law.fit_defaults``: Farseer fits squared log residuals with up to 3,000 steps;
@@ -106,6 +113,9 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     """
     if unit is not None and (not isinstance(unit, str) or not unit.strip()):
         raise ValueError(f"unit must be a name such as 'nats' or 'bits per character', got {unit!r}.")
+    if metric is not None or last or tokens_per_step is not None or _is_log(data):
+        data, unit = _from_log(data, columns, metric, last, tokens_per_step, unit)
+        columns = None
     if isinstance(law, str) and law == "auto":
         if fix or tie or start is not None:
             raise ValueError("law='auto' compares several laws, so it takes no fix, tie or "
@@ -156,6 +166,30 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
                          thresholds=thresholds)
     result = _finish(law, problem, core, table, summary, recorded, strict, stacklevel=3)
     return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
+
+
+def _is_log(data) -> bool:
+    """True for data that only the log readers understand: a tidy table (a ``metric``
+    column), or a file that is not a plain CSV or Parquet table of runs."""
+    if isinstance(data, pd.DataFrame):
+        return "metric" in data.columns
+    from .data import logs
+
+    return logs.is_log(data)
+
+
+def _from_log(data, columns, metric, last, tokens_per_step, unit):
+    """Reads run logs into the tidy table and selects one metric; returns the rows a fit
+    reads (empty schema columns left out) and the loss's unit."""
+    from .data import logs, tidy
+
+    table = data if isinstance(data, pd.DataFrame) and "metric" in data.columns else \
+        logs.read_log(data, columns=columns, tokens_per_step=tokens_per_step)
+    rows = tidy.select(table, metric=metric, last=last)
+    empty = [c for c in tidy.COLUMNS if c != "run" and (c in tidy.TEXT or rows[c].isna().all())]
+    out = rows.drop(columns=empty)
+    out.attrs = rows.attrs
+    return out, unit or rows.attrs.get("scalefit", {}).get("unit")
 
 
 def _recorded(law, options, fix, tie, start, starts, **extra) -> dict:

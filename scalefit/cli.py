@@ -38,8 +38,16 @@ def _fail(err: Exception) -> None:
 
 @app.command()
 def fit(
-    path: Annotated[Path, typer.Argument(help="Runs (CSV or Parquet) with N, D (or C) and loss.")],
+    path: Annotated[Path, typer.Argument(help="Runs (CSV or Parquet) with N, D (or C) and loss; "
+                                         "or a run log: a W&B export, JSON Lines, TensorBoard "
+                                         "events.")],
     law: Annotated[str, typer.Option(help="Law name; `scalefit laws` lists them.")] = "chinchilla",
+    metric: Annotated[str | None, typer.Option(help="The logged metric to fit (a unique part "
+                                               "of its name will do).")] = None,
+    last: Annotated[bool, typer.Option(help="Fit only the last point of each run.")] = False,
+    tokens_per_step: Annotated[float | None, typer.Option(help="Tokens per optimizer step: "
+                                                          "D = step x this when D is not "
+                                                          "logged.")] = None,
     column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN, e.g. "
                                               "N=model_size. Repeatable.")] = [],  # noqa: B006
     loss: Annotated[str | None, typer.Option(help=f"huber or squared (default {DEFAULTS.loss}, "
@@ -96,7 +104,8 @@ def fit(
                                   fix=fixed or None, tie=tied or None, weight=weight,
                                   group=group, drop_invalid=drop_invalid, max_steps=max_steps,
                                   bootstrap=bootstrap, seed=seed, by=by, unit=unit, drop=drop,
-                                  thresholds=thresholds)
+                                  thresholds=thresholds, metric=metric, last=last,
+                                  tokens_per_step=tokens_per_step)
         text = result.report(level)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
@@ -225,6 +234,8 @@ def curve(
                                             "as CSV ('-': stdout).")] = None,
     column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN (step, "
                                               "loss, lr, run). Repeatable.")] = [],  # noqa: B006
+    metric: Annotated[str | None, typer.Option(help="The logged metric to fit, for a run log "
+                                               "(W&B export, JSON Lines, TensorBoard).")] = None,
 ) -> None:
     """Fit a loss-curve law to logged runs; predict the curve of a run under another schedule."""
     import scalefit
@@ -238,7 +249,7 @@ def curve(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
             result = scalefit.fit(path, law=law, schedules=_schedules(schedule), block=block,
-                                  min_step=min_step, columns=columns or None)
+                                  min_step=min_step, columns=columns or None, metric=metric)
         predicted = result.predict_curve(predict) if predict else None
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
@@ -267,6 +278,86 @@ def laws() -> None:
         params = ", ".join(p.name for p in law.params)
         typer.echo(f"{name}: inputs {', '.join(law.inputs)}; parameters {params}\n"
                    f"    {law.reference}")
+
+
+data_app = typer.Typer(no_args_is_help=True, help="Public datasets: list, fetch and inspect "
+                       "them (SCALEFIT_DATA_DIR: a local mirror).")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the registered public datasets, their licences and papers."""
+    from scalefit.data.datasets import _registry
+
+    for name, ds in sorted(_registry().items()):
+        typer.echo(f"{name}: {ds.description}\n    licence: {ds.licence}; cite: {ds.citation}")
+
+
+@data_app.command("fetch")
+def data_fetch(name: Annotated[str, typer.Argument(help="A dataset from `scalefit data list`.")]
+               ) -> None:
+    """Download a dataset's pinned files into the cache (sha256-checked); print their paths."""
+    import scalefit
+    from scalefit.data.datasets import fetch_dataset
+
+    try:
+        paths = fetch_dataset(name)
+    except scalefit.DataError as err:
+        _fail(err)
+    for key, path in paths.items():
+        typer.echo(f"{key}: {path}")
+
+
+@data_app.command("show")
+def data_show(
+    name: Annotated[str, typer.Argument(help="A dataset from `scalefit data list`.")],
+    option: Annotated[list[str], typer.Option(help="A parser option: NAME=VALUE (see the "
+                                              "dataset's options below). Repeatable.")] = [],  # noqa: B006
+    out: Annotated[Path | None, typer.Option(help="Also write the tidy table as CSV.")] = None,
+) -> None:
+    """Load a dataset into the tidy table; print its runs, sizes, token ranges, metrics, units."""
+    import pandas as pd
+
+    import scalefit
+    from scalefit.data import tidy
+    from scalefit.data.datasets import dataset, load
+
+    try:
+        ds = dataset(name)
+        table = load(name, **{k: _option_value(v) for k, v in _pairs(option, "option").items()})
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    record = table.attrs.get("scalefit", {})
+    typer.echo(f"{name}: {ds.description}\nlicence: {ds.licence}\ncite: {ds.citation}")
+    for key, remote in ds.files.items():
+        typer.echo(f"file {key}: {remote.url} (sha256 {remote.sha256[:16]}...)")
+    for opt, words in ds.options.items():
+        typer.echo(f"option {opt}: {words}")
+    typer.echo(f"{len(table)} rows, {table['run'].nunique()} runs")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        typer.echo(tidy.describe(table).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for note in record.get("notes", []):
+        typer.echo(f"note: {note}")
+    dropped = record.get("dropped", [])
+    if dropped:
+        typer.echo(f"dropped: {len(dropped)} rows (the first: {dropped[0]['reason']})")
+    if out is not None:
+        table.to_csv(out, index=False)
+        typer.echo(f"tidy table written to {out}")
+
+
+def _option_value(text: str):
+    """A parser option from the command line: a number, true/false/none, or the text."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    try:
+        return float(text) if any(c in text for c in ".e") else int(text)
+    except ValueError:
+        return text
 
 
 def _print_version(value: bool) -> None:

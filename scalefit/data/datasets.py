@@ -96,6 +96,7 @@ def _sha256(path: Path) -> str:
 def _remote(name_or_remote: str | Remote) -> Remote:
     if isinstance(name_or_remote, Remote):
         return name_or_remote
+    _registry()                      # every registered dataset's files are in DATASETS
     if name_or_remote in DATASETS:
         return DATASETS[name_or_remote]
     close = difflib.get_close_matches(str(name_or_remote), list(DATASETS), n=1)

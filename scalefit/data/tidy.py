@@ -95,7 +95,11 @@ def to_nats(values, unit: str, where: str = "") -> tuple[np.ndarray, str]:
 def numeric(column: pd.Series, name: str, where: str) -> np.ndarray:
     """A column as float64, refusing text: the error names the column, the first bad row and
     its value (line = row + 2 in a CSV with a header)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(np.float64)           # read as numbers: no text to look for
     values = pd.to_numeric(column, errors="coerce")
+    if not (values.isna() & column.notna()).any():
+        return values.to_numpy(np.float64)
     bad = values.isna() & column.notna() & (column.astype("string").str.strip() != "")
     if bad.any():
         row = bad.to_numpy().nonzero()[0][0]
@@ -128,14 +132,14 @@ def make(rows: pd.DataFrame | dict, *, source: str, notes=(), dropped=()) -> pd.
             col = df[name].astype("string").fillna("") if name in df else \
                 pd.Series([""] * n, dtype="string")
             out[name] = col
-    if not (out["source"] != "").all():
+    if (out["source"] == "").any():
         out["source"] = out["source"].where(out["source"] != "", source)
     for name, allowed in (("split", SPLITS), ("N_convention", N_CONVENTIONS)):
-        bad = sorted(set(out[name]) - set(allowed))
+        bad = sorted(set(out[name].unique()) - set(allowed))
         if bad:
             raise DataError(f"{source}: {name} {bad[0]!r} is not one of "
                             f"{', '.join(map(repr, allowed))}.")
-    bad_units = sorted(set(out["unit"]) - set(UNITS))
+    bad_units = sorted(set(out["unit"].unique()) - set(UNITS))
     if bad_units:
         unit_of(bad_units[0], source)          # names a misspelling
         raise DataError(f"{source}: unit {bad_units[0]!r} must be converted before the table "
@@ -214,3 +218,18 @@ def select(table: pd.DataFrame, *, metric: str | None = None, split: str | None 
     if len(units) == 1:
         out.attrs["scalefit"]["unit"] = units[0]
     return out
+
+
+def describe(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per metric of a tidy table: its split and unit, rows, runs, and the ranges of
+    N, D and step (NaN where the table has none), for a first look at a dataset."""
+    rows = []
+    for (metric, split, unit), part in table.groupby(["metric", "split", "unit"], sort=False):
+        row = {"metric": metric, "split": split, "unit": unit, "rows": len(part),
+               "runs": part["run"].nunique()}
+        for name in ("N", "D", "step"):
+            values = part[name].dropna()
+            row[f"{name}_min"] = values.min() if len(values) else np.nan
+            row[f"{name}_max"] = values.max() if len(values) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
