@@ -73,3 +73,19 @@ def example_fit(example_path):
     import scalefit
 
     return scalefit.fit(example_path, law="chinchilla")
+
+
+# The official multi-power-law curves' schedules (Luo et al. 2025), as scalefit writes specs.
+MPL_SPECS = {
+    "constant_24000": "constant:peak=0.0003,warmup=2160,total=24000",
+    "constant_72000": "constant:peak=0.0003,warmup=2160,total=72000",
+    "cosine_24000": "cosine:peak=0.0003,floor=3e-5,warmup=2160,total=24000",
+    "cosine_72000": "cosine:peak=0.0003,floor=3e-5,warmup=2160,total=72000",
+    "wsd_20000_24000": "wsd:peak=0.0003,floor=3e-5,warmup=2160,decay_start=20000,total=24000,"
+                       "shape=geometric",
+    "wsdld_20000_24000": "wsd:peak=0.0003,floor=3e-5,warmup=2160,decay_start=20000,total=24000,"
+                         "shape=linear",
+    "wsdcon_3": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=3e-5",
+    "wsdcon_9": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=9e-5",
+    "wsdcon_18": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=0.00018",
+}

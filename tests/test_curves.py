@@ -15,25 +15,13 @@ from scalefit.data.curves import prepare_curves
 from scalefit.data.schedule_sums import exact_terms, terms
 from scalefit.laws._curves import CURVE_INPUTS
 from scalefit.predict import evaluate
-from conftest import requires_dataset
+from conftest import MPL_SPECS, requires_dataset
 
 MPL = "thu-yao-01-luo/MultiPowerLaw/8da9f1902602f3391b971a811e3cc51604541769/loss_curve_repo"
 PAPER_100M = dict(L0=2.6514477, A=0.60115152, alpha=0.45295811, B=437.9464276, C=2.13245612,
                   beta=0.59785199, gamma=0.65523644)
 OFFICIAL_100M = scalefit.laws.multi_power_from_paper(PAPER_100M)
-SPECS = {
-    "constant_24000": "constant:peak=0.0003,warmup=2160,total=24000",
-    "constant_72000": "constant:peak=0.0003,warmup=2160,total=72000",
-    "cosine_24000": "cosine:peak=0.0003,floor=3e-5,warmup=2160,total=24000",
-    "cosine_72000": "cosine:peak=0.0003,floor=3e-5,warmup=2160,total=72000",
-    "wsd_20000_24000": "wsd:peak=0.0003,floor=3e-5,warmup=2160,decay_start=20000,total=24000,"
-                       "shape=geometric",
-    "wsdld_20000_24000": "wsd:peak=0.0003,floor=3e-5,warmup=2160,decay_start=20000,total=24000,"
-                         "shape=linear",
-    "wsdcon_3": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=3e-5",
-    "wsdcon_9": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=9e-5",
-    "wsdcon_18": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=0.00018",
-}
+SPECS = MPL_SPECS
 
 
 def at(law, params, schedule, steps, **kw):

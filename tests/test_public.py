@@ -17,7 +17,7 @@ import pytest
 from scalefit import schedules
 from scalefit.data import datasets, public
 from scalefit.errors import DataError
-from conftest import requires_dataset
+from conftest import MPL_SPECS, requires_dataset
 
 EPOCH = ("epoch-research/analyzing-chinchilla/92258837425e1b5f2851d624287f0120583a3d0e/"
          "data/svg_extracted_data.csv")
@@ -31,19 +31,6 @@ NOTEBOOK = ("huggingface/datablations/13701315b163f1c54642b94ad237b2699187c3ee/u
             "parametric_fit.ipynb")
 FIT_182 = "converted/datablations-fit/fit_182.csv"
 
-MPL_SPECS = {
-    "constant_24000": "constant:peak=0.0003,warmup=2160,total=24000",
-    "constant_72000": "constant:peak=0.0003,warmup=2160,total=72000",
-    "cosine_24000": "cosine:peak=0.0003,floor=3e-5,warmup=2160,total=24000",
-    "cosine_72000": "cosine:peak=0.0003,floor=3e-5,warmup=2160,total=72000",
-    "wsd_20000_24000": "wsd:peak=0.0003,floor=3e-5,warmup=2160,decay_start=20000,total=24000,"
-                       "shape=geometric",
-    "wsdld_20000_24000": "wsd:peak=0.0003,floor=3e-5,warmup=2160,decay_start=20000,total=24000,"
-                         "shape=linear",
-    "wsdcon_3": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=3e-05",
-    "wsdcon_9": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=9e-05",
-    "wsdcon_18": "step:peak=0.0003,warmup=2160,total=16000,boundaries=8000,values=0.00018",
-}
 
 
 MPL_FILES = [f"{MPL}csv_{size}/{name}.csv" for size in (25, 100, 400) for name in MPL_SPECS]
