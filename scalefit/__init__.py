@@ -22,6 +22,7 @@ _LAZY = {
     "select": ("_backtest", "select"), "Backtest": ("_backtest", "Backtest"),
     "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),
     "schedules": ("schedules", None), "recipes": ("recipes", None),
+    "hyper": ("hyper", None), "fit_hyper": ("hyper", "fit_hyper"),
 }
 
 __all__ = ["__version__", "ConvergenceWarning", "DataError", "ExtrapolationWarning", "FitError",

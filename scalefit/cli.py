@@ -280,6 +280,59 @@ def laws() -> None:
                    f"    {law.reference}")
 
 
+def _planned(items: list[str]) -> list[tuple[float, float]]:
+    """--predict N=...,D=... values as (N, D) pairs."""
+    out = []
+    for item in items:
+        pairs = _pairs([p for p in item.split(",") if p], "predict", float)
+        if set(pairs) != {"N", "D"}:
+            raise ValueError(f"--predict takes N=VALUE,D=VALUE, got {item!r}.")
+        out.append((pairs["N"], pairs["D"]))
+    return out
+
+
+@app.command()
+def hyper(
+    path: Annotated[Path, typer.Argument(help="An LR x batch-size grid (CSV or Parquet): N, D, "
+                                         "lr, batch size (bs in sequences with --seq-len, or "
+                                         "batch_size in tokens), loss or smooth loss.")],
+    predict: Annotated[list[str], typer.Option(help="A planned run, N=VALUE,D=VALUE: its optimal "
+                                               "lr and batch size, refit and preset. "
+                                               "Repeatable.")] = [],  # noqa: B006
+    near: Annotated[float, typer.Option(help="Keep runs within this fraction of their (N, D) "
+                                        "cell's best loss.")] = 0.0025,
+    seq_len: Annotated[int | None, typer.Option(help="Tokens per sequence, to turn a batch in "
+                                                "sequences into tokens.")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Resamples for the bands.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN (N, D, lr, "
+                                              "bs, batch_size, loss, run). Repeatable.")] = [],  # noqa: B006
+) -> None:
+    """Optimal learning rate and batch size from an LR x batch-size grid (Step Law)."""
+    import pandas as pd
+
+    import scalefit
+    from scalefit.hyper import STEP_LAW, fit_hyper
+
+    try:
+        planned = _planned(predict)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fit_hyper(path, near=near, seq_len=seq_len, bootstrap=bootstrap, seed=seed,
+                               columns=_pairs(column, "column") or None)
+            rows = [law.predict(n, d).assign(law=name) for n, d in planned
+                    for name, law in (("refit", result), (STEP_LAW.name, STEP_LAW))]
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    typer.echo(result.report())
+    if rows:
+        table = pd.concat(rows, ignore_index=True)
+        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for w in caught:
+        if "SparseGrid" not in type(w.message).__name__:    # the report states those
+            typer.echo(f"warning: {w.message}", err=True)
+
+
 data_app = typer.Typer(no_args_is_help=True, help="Public datasets: list, fetch and inspect "
                        "them (SCALEFIT_DATA_DIR: a local mirror).")
 app.add_typer(data_app, name="data")

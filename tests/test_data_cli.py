@@ -75,3 +75,22 @@ def test_a_log_without_the_laws_inputs_says_which_columns_it_has(tmp_path):
                  ).to_json(log, orient="records", lines=True)
     result = CliRunner().invoke(app, ["fit", str(log), "--law", "chinchilla"])
     assert result.exit_code == 2 and "has no column 'N'" in result.stderr
+
+
+@requires_dataset("step-law/steplaw/32a8f4cc50247695fb56cc6c9117abdf67c97763/data/"
+                  "dense_lr_bs_loss.csv")
+def test_the_hyper_command_refits_step_law_and_predicts_a_planned_run():
+    grid = (Path(os.environ["SCALEFIT_DATA_DIR"]) / "step-law/steplaw/32a8f4cc50247695fb56cc6c9117"
+            "abdf67c97763/data/dense_lr_bs_loss.csv")
+    result = CliRunner().invoke(app, ["hyper", str(grid), "--seq-len", "2048", "--bootstrap",
+                                      "200", "--predict", "N=7e9,D=1.4e12"])
+    assert result.exit_code == 0, result.output
+    assert "near-best runs (loss <= cell min · (1 + 0.0025)): 129" in result.stdout
+    assert "lr a (N)                -0.7662" in result.stdout
+    assert "only 5 distinct N" in result.stdout
+    preset = [line for line in result.stdout.splitlines() if line.endswith("(Li et al. 2025)")
+              and line.startswith("7e+09")]
+    assert preset and "0.0009166" in preset[0] and "4.999e+06" in preset[0]
+    assert "1.1 decades above the largest fitted D" in result.stderr
+    bad = CliRunner().invoke(app, ["hyper", str(grid), "--predict", "N=7e9"])
+    assert bad.exit_code == 2 and "--predict takes N=VALUE,D=VALUE" in bad.stderr
