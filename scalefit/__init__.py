@@ -23,6 +23,8 @@ _LAZY = {
     "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),
     "schedules": ("schedules", None), "recipes": ("recipes", None),
     "hyper": ("hyper", None), "fit_hyper": ("hyper", "fit_hyper"),
+    "approaches": ("approaches", None),
+    "compare_approaches": ("approaches", "compare_approaches"),
 }
 
 __all__ = ["__version__", "ConvergenceWarning", "DataError", "ExtrapolationWarning", "FitError",

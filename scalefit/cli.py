@@ -280,6 +280,63 @@ def laws() -> None:
                    f"    {law.reference}")
 
 
+@app.command()
+def optimal(
+    path: Annotated[Path, typer.Argument(help="Runs (CSV or Parquet) with N, D (or C) and loss, "
+                                         "or a run log / tidy table (with --metric).")],
+    approach: Annotated[list[str], typer.Option(help="1 (envelope), 2 (IsoFLOP profiles), 3 "
+                                                "(parametric Chinchilla fit) or all. "
+                                                "Repeatable.")] = [],  # noqa: B006
+    budget: Annotated[list[float], typer.Option(help="FLOP budget at which to give N_opt, D_opt "
+                                                "and D/N. Repeatable (default 1e21, 5.88e23, "
+                                                "1e25).")] = [],  # noqa: B006
+    isoflop: Annotated[list[float], typer.Option(help="Approach 2's profile budgets; runs within "
+                                                 "--tolerance of one form its profile "
+                                                 "(default: binned from C = 6ND). "
+                                                 "Repeatable.")] = [],  # noqa: B006
+    tolerance: Annotated[float, typer.Option(help="A run joins a profile when its C is within "
+                                             "this factor of the budget.")] = 1.25,
+    smoother: Annotated[str, typer.Option(help="Approach 2's profile fit: parabola (Hoffmann's) "
+                                          "or huber.")] = "parabola",
+    bootstrap: Annotated[int, typer.Option(help="Resamples for every interval.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstraps.")] = 0,
+    metric: Annotated[str | None, typer.Option(help="The logged metric, for a run log.")] = None,
+    tokens_per_step: Annotated[float | None, typer.Option(help="D = step x this when D is not "
+                                                          "logged.")] = None,
+    column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN. "
+                                              "Repeatable.")] = [],  # noqa: B006
+) -> None:
+    """Compute-optimal N and D three ways (Hoffmann et al. 2022): envelope, IsoFLOP, parametric."""
+    import scalefit
+    from scalefit._compile_cache import enable_compile_cache
+    from scalefit.approaches import DEFAULT_BUDGETS, compare_approaches
+
+    try:
+        chosen = sorted({1, 2, 3} if not approach or "all" in approach else
+                        {_approach(a) for a in approach})
+        enable_compile_cache()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
+            result = compare_approaches(path, chosen, list(budget) or DEFAULT_BUDGETS,
+                                        bootstrap=bootstrap, seed=seed,
+                                        isoflop_budgets=list(isoflop) or None,
+                                        tolerance=tolerance, smoother=smoother, metric=metric,
+                                        tokens_per_step=tokens_per_step,
+                                        columns=_pairs(column, "column") or None)
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    typer.echo(result.report())
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+
+
+def _approach(text: str) -> int:
+    if text.strip() not in ("1", "2", "3"):
+        raise ValueError(f"--approach takes 1, 2, 3 or all, got {text!r}.")
+    return int(text)
+
+
 def _planned(items: list[str]) -> list[tuple[float, float]]:
     """--predict N=...,D=... values as (N, D) pairs."""
     out = []

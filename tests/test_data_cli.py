@@ -94,3 +94,22 @@ def test_the_hyper_command_refits_step_law_and_predicts_a_planned_run():
     assert "1.1 decades above the largest fitted D" in result.stderr
     bad = CliRunner().invoke(app, ["hyper", str(grid), "--predict", "N=7e9"])
     assert bad.exit_code == 2 and "--predict takes N=VALUE,D=VALUE" in bad.stderr
+
+
+@requires_dataset("epoch-research/analyzing-chinchilla/92258837425e1b5f2851d624287f0120583a3d0e/"
+                  "data/svg_extracted_data.csv")
+def test_the_optimal_command_prints_the_approaches_side_by_side(tmp_path):
+    points = tmp_path / "chinchilla.csv"
+    scalefit.data.read_chinchilla(epoch_filter=True).to_csv(points, index=False)
+    budgets = [a for c in ("6e18", "1e19", "3e19", "6e19", "1e20", "3e20", "6e20", "1e21", "3e21")
+               for a in ("--isoflop", c)]
+    result = CliRunner().invoke(app, ["optimal", str(points), "--approach", "2", "--approach",
+                                      "3", "--bootstrap", "50", "--budget", "1e21", *budgets])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    iso = next(line for line in lines if line.startswith("2 IsoFLOP"))
+    assert float(iso.split()[2]) == pytest.approx(0.5111, abs=5e-4)   # a, Hoffmann: 0.49
+    assert any(line.startswith("3 parametric") for line in lines)
+    assert not any(line.startswith("1 envelope") for line in lines)
+    bad = CliRunner().invoke(app, ["optimal", str(points), "--approach", "4"])
+    assert bad.exit_code == 2 and "--approach takes 1, 2, 3 or all" in bad.stderr
