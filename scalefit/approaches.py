@@ -308,8 +308,24 @@ def _vertex(c: np.ndarray) -> np.ndarray:
         return np.where(c[:, 2] > 0, -c[:, 1] / (2 * c[:, 2]), np.nan)
 
 
+class _Scaled:
+    """An approach whose result is a ``PowerLaw`` of N_opt and D_opt in C (``scaling``)."""
+
+    @property
+    def a(self) -> float:
+        return self.scaling.a
+
+    @property
+    def b(self) -> float:
+        return self.scaling.b
+
+    def optimal(self, compute) -> pd.DataFrame:
+        """N_opt, D_opt and D/N implied by the power laws at each budget (with intervals)."""
+        return self.scaling.optimal(compute)
+
+
 @dataclass(frozen=True, eq=False)
-class IsoFLOP:
+class IsoFLOP(_Scaled):
     """Approach 2: IsoFLOP profiles, their minima, and N_opt ∝ C^a, D_opt ∝ C^b through them.
 
     Attributes:
@@ -338,17 +354,6 @@ class IsoFLOP:
     notes: tuple[str, ...] = ()
     _coef: Mapping = field(default_factory=dict, repr=False)
 
-    @property
-    def a(self) -> float:
-        return self.scaling.a
-
-    @property
-    def b(self) -> float:
-        return self.scaling.b
-
-    def optimal(self, compute) -> pd.DataFrame:
-        """N_opt, D_opt and D/N implied by the power laws at each budget (with intervals)."""
-        return self.scaling.optimal(compute)
 
     def profile_loss(self, budget: float, N) -> np.ndarray:
         """The fitted profile (the smoother's curve) at the budget nearest ``budget``, at N."""
@@ -623,7 +628,7 @@ def isoflop(data, budgets=None, *, tolerance: float = DEFAULT_TOLERANCE,
 # ---- Approach 1: the envelope ----
 
 @dataclass(frozen=True, eq=False)
-class Envelope:
+class Envelope(_Scaled):
     """Approach 1: the lower envelope of loss against compute, and N_opt ∝ C^a through it.
 
     Attributes:
@@ -648,17 +653,6 @@ class Envelope:
     seed: int
     notes: tuple[str, ...] = ()
 
-    @property
-    def a(self) -> float:
-        return self.scaling.a
-
-    @property
-    def b(self) -> float:
-        return self.scaling.b
-
-    def optimal(self, compute) -> pd.DataFrame:
-        """N_opt, D_opt and D/N implied by the power laws at each budget (with intervals)."""
-        return self.scaling.optimal(compute)
 
     def report(self) -> str:
         s = self.scaling

@@ -123,7 +123,7 @@ class HyperLaw:
             ValueError: N or D not positive and finite, or level not in (0, 1).
         """
         _check_level(level)
-        N, D = np.broadcast_arrays(_positive("N", N), _positive("D", D))
+        N, D = np.broadcast_arrays(_predict._positive("N", N), _predict._positive("D", D))
         N, D = np.ravel(N), np.ravel(D)
         out = {"N": N, "D": D, "lr": self.lr(N, D), "lr_lower": np.full(N.shape, np.nan),
                "lr_upper": np.full(N.shape, np.nan), "batch_size": self.batch(D),
@@ -350,14 +350,6 @@ def _check_level(level) -> None:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level}.")
 
 
-def _positive(name: str, values) -> np.ndarray:
-    a = np.asarray(values, dtype=np.float64)
-    ok = np.isfinite(a) & (a > 0)
-    if not np.all(ok):
-        raise ValueError(f"{name} must be positive and finite; got {a[~ok].ravel()[0]}.")
-    return a
-
-
 # --- reading the grid ---------------------------------------------------------------------------
 
 def _grid(data, columns, metric, seq_len):
@@ -459,7 +451,7 @@ def _batch(frame, columns, seq_len, source):
     bs = _column(frame, seq_col, "bs", source)
     length_col = columns.get("seq_len") or ("seq_len" if "seq_len" in frame.columns else None)
     if seq_len is not None:
-        length, said = _positive("seq_len", seq_len), f"seq_len = {seq_len:g} (given)"
+        length, said = _predict._positive("seq_len", seq_len), f"seq_len = {seq_len:g} (given)"
     elif length_col is not None:
         length, said = _column(frame, length_col, "seq_len", source), f"column {length_col!r}"
     else:
