@@ -85,8 +85,18 @@ def fit(
                                                   )] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the fit as JSON ('-': to stdout, "
                                             "the report then goes to stderr).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="The fit as one JSON document on stdout "
+                                       "(the report goes to stderr); same as --out -.")] = False,
 ) -> None:
-    """Fit a law to logged runs; print parameters, convergence and compute-optimal sizes."""
+    """Fit a law to logged runs; print parameters, convergence and compute-optimal sizes.
+
+    Examples: scalefit fit runs.csv --law chinchilla --bootstrap 1000 --out fit.json;
+    scalefit fit wandb_export.csv --law power_D --metric val --tokens-per-step 4194304
+    """
+    if json:
+        if out is not None and str(out) != "-":
+            _fail(ValueError("--json writes the fit to stdout; give --out FILE or --json, not both."))
+        out = Path("-")
     import scalefit
     from scalefit._compile_cache import enable_compile_cache
     from scalefit.predict import FAR
@@ -305,12 +315,30 @@ def optimal(
                                                           "logged.")] = None,
     column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN. "
                                               "Repeatable.")] = [],  # noqa: B006
+    json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
 ) -> None:
-    """Compute-optimal N and D three ways (Hoffmann et al. 2022): envelope, IsoFLOP, parametric."""
+    """Compute-optimal N, D and D/N for FLOP budgets: from a saved fit (fit.json), or three ways
+    from runs (Hoffmann et al. 2022: envelope, IsoFLOP profiles, parametric).
+
+    Examples: scalefit optimal fit.json --budget 1e22 --budget 5.88e23;
+    scalefit optimal runs.csv --approach all --isoflop 1e19 --isoflop 1e20
+    """
     import scalefit
     from scalefit._compile_cache import enable_compile_cache
     from scalefit.approaches import DEFAULT_BUDGETS, compare_approaches
 
+    if path.suffix.lower() == ".json":
+        try:
+            fit = _load_fit(path)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                table = fit.optimal(list(budget) or None).to_frame()
+        except (scalefit.DataError, ValueError) as err:
+            _fail(err)
+        _emit(table, json, f"{fit.law.name}: compute-optimal allocation (C = 6ND)")
+        for w in caught:
+            typer.echo(f"warning: {w.message}", err=True)
+        return
     try:
         chosen = sorted({1, 2, 3} if not approach or "all" in approach else
                         {_approach(a) for a in approach})
@@ -326,7 +354,10 @@ def optimal(
                                         columns=_pairs(column, "column") or None)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
-    typer.echo(result.report())
+    if json:
+        _emit(result.table, True)
+    else:
+        typer.echo(result.report())
     for w in caught:
         typer.echo(f"warning: {w.message}", err=True)
 
@@ -335,6 +366,144 @@ def _approach(text: str) -> int:
     if text.strip() not in ("1", "2", "3"):
         raise ValueError(f"--approach takes 1, 2, 3 or all, got {text!r}.")
     return int(text)
+
+
+def _load_fit(path: Path):
+    """A fit saved by ``scalefit fit --out``; a DataError-style message when it is not one."""
+    import scalefit
+
+    try:
+        return scalefit.load(path)
+    except OSError as err:
+        raise ValueError(f"{path}: {err.strerror or err}; give a fit saved by `scalefit fit "
+                         "--out fit.json`.") from None
+
+
+def _emit(table, as_json: bool, header: str | None = None) -> None:
+    """Prints a DataFrame as text, or as one JSON document (records) on stdout."""
+    if as_json:
+        import json
+        import math
+
+        clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+        rows = [{k: clean(v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                for row in table.to_dict(orient="records")]
+        typer.echo(json.dumps(rows))
+        return
+    if header:
+        typer.echo(header)
+    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+
+
+def _points(items: list[str], inputs: tuple[str, ...], csv: Path | None):
+    """The inputs to predict at: --at NAME=VALUE,... (repeatable) or a CSV of them."""
+    import pandas as pd
+
+    if csv is not None:
+        from scalefit.data import read_table
+
+        return read_table(csv)
+    if not items:
+        raise ValueError(f"give the points to predict at: --at {','.join(f'{n}=VALUE' for n in inputs)}"
+                         " (repeatable) or --csv FILE.")
+    rows = []
+    for item in items:
+        pairs = _pairs([p for p in item.split(",") if p], "at", float)
+        if set(pairs) != set(inputs):
+            raise ValueError(f"--at takes {','.join(f'{n}=VALUE' for n in inputs)} for this law, "
+                             f"got {item!r}.")
+        rows.append(pairs)
+    return pd.DataFrame(rows)
+
+
+@app.command("predict")
+def predict_command(
+    fit_path: Annotated[Path, typer.Argument(help="A fit saved by `scalefit fit --out fit.json`.")],
+    at: Annotated[list[str], typer.Option(help="A point, e.g. N=7e10,D=1.4e12. "
+                                          "Repeatable.")] = [],  # noqa: B006
+    csv: Annotated[Path | None, typer.Option(help="A CSV (or Parquet) of points, one column per "
+                                             "input.")] = None,
+    level: Annotated[float, typer.Option(help="Level of the bootstrap band.")] = 0.95,
+    json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout, nothing "
+                                       "else.")] = False,
+) -> None:
+    """Predict the loss at planned (N, D) from a saved fit, with the bootstrap band if saved.
+
+    Example: scalefit fit runs.csv --bootstrap 1000 --out fit.json;
+    scalefit predict fit.json --at N=7e10,D=1.4e12
+    """
+    import numpy as np
+    import pandas as pd
+
+    import scalefit
+
+    try:
+        fit = _load_fit(fit_path)
+        points = _points(at, fit.law.inputs, csv)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fit.predict(points)
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    table = out if isinstance(out, pd.DataFrame) else pd.DataFrame({"loss": np.ravel(out)})
+    table = pd.concat([points[list(fit.law.inputs)].reset_index(drop=True),
+                       table.reset_index(drop=True)], axis=1)
+    unit = fit.data.get("unit")
+    _emit(table, json, f"{fit.law.name}: predicted loss" + (f" ({unit})" if unit else ""))
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+
+
+@app.command()
+def tokens(
+    fit_path: Annotated[Path, typer.Argument(help="A fit saved by `scalefit fit --out fit.json`.")],
+    loss: Annotated[float, typer.Option(help="The target loss.")],
+    N: Annotated[list[float], typer.Option("--N", help="Model size(s). Repeatable.")] = [],  # noqa: B006
+    level: Annotated[float, typer.Option(help="Level of the bootstrap band.")] = 0.95,
+    json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+) -> None:
+    """Tokens a model of N parameters needs to reach a target loss, from a saved fit.
+
+    Example: scalefit tokens fit.json --loss 2.0 --N 7e10
+    """
+    import numpy as np
+    import pandas as pd
+
+    import scalefit
+
+    try:
+        fit = _load_fit(fit_path)
+        if "N" in fit.law.inputs and not N:
+            raise ValueError("give the model size: --N VALUE (repeatable).")
+        sizes = np.asarray(N or [np.nan], float)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fit.tokens(loss, sizes)
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    table = out if isinstance(out, pd.DataFrame) else pd.DataFrame({"D": np.ravel(out)})
+    table.insert(0, "N", sizes)
+    table.insert(1, "loss", loss)
+    _emit(table, json, f"{fit.law.name}: tokens to reach loss {loss:g}")
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+
+
+@app.command()
+def show(
+    fit_path: Annotated[Path, typer.Argument(help="A fit saved by `scalefit fit --out fit.json`.")],
+    json: Annotated[bool, typer.Option("--json", help="The saved fit as one JSON document.")] = False,
+) -> None:
+    """Print a saved fit's report: parameters, intervals, convergence, data."""
+    import json as json_module
+
+    import scalefit
+
+    try:
+        fit = _load_fit(fit_path)
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    typer.echo(json_module.dumps(fit.to_dict()) if json else fit.report())
 
 
 def _planned(items: list[str]) -> list[tuple[float, float]]:

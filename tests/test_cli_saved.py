@@ -1,0 +1,95 @@
+"""Predicting from a saved fit in the shell: `scalefit predict`, `tokens`, `optimal`, `show`,
+and `--json` output that scripts can parse."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import scalefit
+from scalefit.cli import app
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example_runs.csv"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """The example fitted with a small bootstrap and saved, through the command line."""
+    path = tmp_path_factory.mktemp("fit") / "fit.json"
+    result = CliRunner().invoke(app, ["fit", str(EXAMPLE), "--bootstrap", "100", "--out",
+                                      str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_predict_tokens_and_optimal_give_the_apis_numbers_as_json(saved):
+    fit = scalefit.load(saved)
+    runner = CliRunner()
+    out = runner.invoke(app, ["predict", str(saved), "--at", "N=7e10,D=1.4e12", "--at",
+                              "N=1e9,D=2e10", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    with pytest.warns(scalefit.ExtrapolationWarning):
+        api = fit.predict(N=[7e10, 1e9], D=[1.4e12, 2e10])
+    assert [r["loss"] for r in rows] == pytest.approx(api["loss"].tolist(), rel=1e-12)
+    assert [r["upper"] for r in rows] == pytest.approx(api["upper"].tolist(), rel=1e-12)
+    assert rows[0]["N"] == 7e10 and rows[0]["decades_beyond"] > 1
+    assert "1.4 decades above the largest fitted N" in out.stderr
+    tokens = json.loads(runner.invoke(app, ["tokens", str(saved), "--loss", "2.5", "--N", "1e9",
+                                            "--json"]).stdout)
+    assert tokens[0]["D"] == pytest.approx(float(fit.tokens(2.5, 1e9)["D"].iloc[0]), rel=1e-12)
+    best = json.loads(runner.invoke(app, ["optimal", str(saved), "--budget", "1e22",
+                                          "--json"]).stdout)
+    alloc = fit.optimal(1e22)
+    assert best[0]["N"] == pytest.approx(float(alloc.N), rel=1e-12)
+    assert best[0]["loss_lower"] < best[0]["loss"] < best[0]["loss_upper"]
+
+
+def test_predict_reads_a_csv_of_points_and_show_prints_the_report(saved, tmp_path):
+    points = tmp_path / "plan.csv"
+    pd.DataFrame({"N": [1e9, 2e9], "D": [2e10, 4e10]}).to_csv(points, index=False)
+    out = CliRunner().invoke(app, ["predict", str(saved), "--csv", str(points)])
+    assert out.exit_code == 0 and out.stdout.startswith("chinchilla: predicted loss")
+    assert len(out.stdout.strip().splitlines()) == 4          # header, columns, two rows
+    shown = CliRunner().invoke(app, ["show", str(saved)])
+    assert shown.exit_code == 0 and shown.stdout.startswith("law: chinchilla")
+    as_json = json.loads(CliRunner().invoke(app, ["show", str(saved), "--json"]).stdout)
+    assert as_json["params"] == scalefit.load(saved).params
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "missing.json", "--at", "N=1e9,D=2e10"], "missing.json: no such file"),
+    (["predict", "{example}", "--at", "N=1e9,D=2e10"], "is not a scalefit fit"),
+    (["predict", "{saved}", "--at", "N=1e9"], "--at takes N=VALUE,D=VALUE for this law"),
+    (["predict", "{saved}"], "give the points to predict at"),
+    (["tokens", "{saved}", "--loss", "2.5"], "give the model size: --N VALUE"),
+    (["fit", "{example}", "--law", "chinchila"], "chinchila"),
+    (["fit", "{example}", "--column", "N=size"], "size"),
+])
+def test_bad_invocations_exit_2_with_one_line(saved, args, message):
+    args = [a.format(example=EXAMPLE, saved=saved) for a in args]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_the_installed_command_prints_one_json_document(tmp_path):
+    command = shutil.which("scalefit") or str(Path(sys.executable).with_name("scalefit"))
+    if not Path(command).exists():
+        pytest.skip("the scalefit command is not installed (pip install -e .)")
+    done = subprocess.run([command, "fit", str(EXAMPLE), "--json"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(done.stdout)                        # one document, nothing else
+    api = scalefit.fit(EXAMPLE)
+    assert saved["law"] == "chinchilla"
+    np.testing.assert_allclose([saved["params"][k] for k in api.params],
+                               list(api.params.values()), rtol=1e-9)
+    assert "law: chinchilla" in done.stderr                 # the report went to stderr
