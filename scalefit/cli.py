@@ -175,6 +175,7 @@ def backtest(
     group: Annotated[str | None, typer.Option(help="Column naming each point's run.")] = None,
     drop: Annotated[list[str], typer.Option(help="Leave out points a rule flags. "
                                             "Repeatable.")] = [],  # noqa: B006
+    json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
 ) -> None:
     """Fit each law on part of the runs and score its predictions of the rest."""
     import scalefit
@@ -194,6 +195,9 @@ def backtest(
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
     table = result.summary.drop(columns=["params", "n_free"])
+    if json:
+        _emit(table, True)
+        return
     pct = {c: "{:.3%}".format for c in ("are", "max_are", "bias")}
     if sweep is not None:
         typer.echo(f"boundary sweep: fit on {sweep} up to train_max_{sweep}, predict the largest "
@@ -246,8 +250,15 @@ def curve(
                                               "loss, lr, run). Repeatable.")] = [],  # noqa: B006
     metric: Annotated[str | None, typer.Option(help="The logged metric to fit, for a run log "
                                                "(W&B export, JSON Lines, TensorBoard).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout: the "
+                                       "predicted curve's records with --predict, else the "
+                                       "fit.")] = False,
 ) -> None:
-    """Fit a loss-curve law to logged runs; predict the curve of a run under another schedule."""
+    """Fit a loss-curve law to logged runs; predict the curve of a run under another schedule.
+
+    Example: scalefit curve runs.csv --law multi_power --schedule a=cosine:peak=3e-4,total=24000
+    --predict wsd:peak=3e-4,decay_start=20000,total=24000 --out curve.csv
+    """
     import scalefit
     from scalefit._compile_cache import enable_compile_cache
 
@@ -263,6 +274,15 @@ def curve(
         predicted = result.predict_curve(predict) if predict else None
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
+    if json:
+        import json as json_module
+
+        typer.echo(result.report(), err=True)
+        if predicted is not None:
+            _emit(predicted, True)
+        else:
+            typer.echo(json_module.dumps(result.to_dict()))
+        raise typer.Exit(code=0 if result.convergence.ok else 3)
     to_stderr = out is not None and str(out) == "-"
     echo = lambda line: typer.echo(line, err=to_stderr)  # noqa: E731
     echo(result.report())
@@ -279,10 +299,18 @@ def curve(
 
 
 @app.command()
-def laws() -> None:
+def laws(json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False
+         ) -> None:
     """List the laws scalefit knows: inputs, parameters and source."""
+    import pandas as pd
+
     from scalefit.laws import LAW_NAMES, get_law
 
+    if json:
+        _emit(pd.DataFrame([{"name": n, "inputs": list(get_law(n).inputs),
+                             "params": [p.name for p in get_law(n).params],
+                             "reference": get_law(n).reference} for n in LAW_NAMES]), True)
+        return
     for name in LAW_NAMES:
         law = get_law(name)
         params = ", ".join(p.name for p in law.params)
@@ -533,6 +561,7 @@ def hyper(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     column: Annotated[list[str], typer.Option(help="Map a column: NAME=YOUR_COLUMN (N, D, lr, "
                                               "bs, batch_size, loss, run). Repeatable.")] = [],  # noqa: B006
+    json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
 ) -> None:
     """Optimal learning rate and batch size from an LR x batch-size grid (Step Law)."""
     import pandas as pd
@@ -550,6 +579,11 @@ def hyper(
                     for name, law in (("refit", result), (STEP_LAW.name, STEP_LAW))]
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
+    if json:
+        laws = pd.concat([law.intervals().assign(law=name) for name, law in
+                          (("refit", result), (STEP_LAW.name, STEP_LAW))], ignore_index=True)
+        _emit(pd.concat([laws, *rows], ignore_index=True), True)
+        return
     typer.echo(result.report())
     if rows:
         table = pd.concat(rows, ignore_index=True)
@@ -565,10 +599,18 @@ app.add_typer(data_app, name="data")
 
 
 @data_app.command("list")
-def data_list() -> None:
+def data_list(json: Annotated[bool, typer.Option("--json", help="One JSON document on "
+                                                "stdout.")] = False) -> None:
     """List the registered public datasets, their licences and papers."""
+    import pandas as pd
+
     from scalefit.data.datasets import _registry
 
+    if json:
+        _emit(pd.DataFrame([{"name": n, "description": d.description, "licence": d.licence,
+                             "citation": d.citation, "files": [r.url for r in d.files.values()]}
+                            for n, d in sorted(_registry().items())]), True)
+        return
     for name, ds in sorted(_registry().items()):
         typer.echo(f"{name}: {ds.description}\n    licence: {ds.licence}; cite: {ds.citation}")
 
@@ -594,6 +636,8 @@ def data_show(
     option: Annotated[list[str], typer.Option(help="A parser option: NAME=VALUE (see the "
                                               "dataset's options below). Repeatable.")] = [],  # noqa: B006
     out: Annotated[Path | None, typer.Option(help="Also write the tidy table as CSV.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="The per-metric summary as one JSON "
+                                       "document on stdout.")] = False,
 ) -> None:
     """Load a dataset into the tidy table; print its runs, sizes, token ranges, metrics, units."""
     import pandas as pd
@@ -608,6 +652,11 @@ def data_show(
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
     record = table.attrs.get("scalefit", {})
+    if out is not None:
+        table.to_csv(out, index=False)
+    if json:
+        _emit(tidy.describe(table), True)
+        return
     typer.echo(f"{name}: {ds.description}\nlicence: {ds.licence}\ncite: {ds.citation}")
     for key, remote in ds.files.items():
         typer.echo(f"file {key}: {remote.url} (sha256 {remote.sha256[:16]}...)")
@@ -622,7 +671,6 @@ def data_show(
     if dropped:
         typer.echo(f"dropped: {len(dropped)} rows (the first: {dropped[0]['reason']})")
     if out is not None:
-        table.to_csv(out, index=False)
         typer.echo(f"tidy table written to {out}")
 
 

@@ -93,3 +93,24 @@ def test_the_installed_command_prints_one_json_document(tmp_path):
     np.testing.assert_allclose([saved["params"][k] for k in api.params],
                                list(api.params.values()), rtol=1e-9)
     assert "law: chinchilla" in done.stderr                 # the report went to stderr
+
+
+@pytest.mark.parametrize("args", [["laws"], ["data", "list"], ["backtest", "{example}"]])
+def test_listing_commands_print_one_json_document(args):
+    result = CliRunner().invoke(app, [a.format(example=EXAMPLE) for a in args] + ["--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows)
+
+
+def test_the_curve_command_prints_the_predicted_curve_as_json(tmp_path):
+    steps = np.arange(100, 3000, 100)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"step": steps, "loss": 2.6 + 0.6 * (3e-4 * steps) ** -0.45}).to_csv(runs,
+                                                                                      index=False)
+    result = CliRunner().invoke(app, ["curve", str(runs), "--law", "lr_annealing", "--schedule",
+                                      "constant:peak=3e-4,total=3000", "--predict",
+                                      "cosine:peak=3e-4,floor=3e-5,total=3000", "--json"])
+    assert result.exit_code in (0, 3), result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 2999 and set(rows[0]) == {"step", "lr", "loss"}
