@@ -23,7 +23,7 @@ _LAZY = {
     "laws": ("laws", None), "data": ("data", None), "predict": ("predict", None),
     "schedules": ("schedules", None), "recipes": ("recipes", None),
     "hyper": ("hyper", None), "fit_hyper": ("hyper", "fit_hyper"),
-    "approaches": ("approaches", None),
+    "approaches": ("approaches", None), "plot": ("plot", None),
     "compare_approaches": ("approaches", "compare_approaches"),
 }
 

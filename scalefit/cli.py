@@ -534,6 +534,87 @@ def show(
     typer.echo(json_module.dumps(fit.to_dict()) if json else fit.report())
 
 
+PLOTS = ("fit", "residuals", "frontier", "curve", "approaches", "isoflop")
+
+
+@app.command()
+def plot(
+    kind: Annotated[str, typer.Argument(help=f"What to draw: {', '.join(PLOTS)}.")],
+    path: Annotated[Path, typer.Argument(help="Runs (CSV, Parquet, a run log) to fit, or a fit "
+                                         "saved by `scalefit fit --out fit.json`.")],
+    out: Annotated[Path, typer.Option(help="The figure: .png, .svg or .pdf.")],
+    law: Annotated[str, typer.Option(help="The law to fit when PATH holds runs.")] = "chinchilla",
+    data: Annotated[Path | None, typer.Option(help="The runs a saved fit was fitted to (fit and "
+                                              "residuals plots of a saved fit).")] = None,
+    x: Annotated[str | None, typer.Option(help="fit plot: loss against D (default) or C.")] = None,
+    budget: Annotated[list[float], typer.Option(help="frontier plot: budgets to mark. "
+                                                "Repeatable.")] = [],  # noqa: B006
+    schedule: Annotated[list[str], typer.Option(help="curve plot, fitting runs: RUN=SPEC (or one "
+                                                "SPEC for every run). Repeatable.")] = [],  # noqa: B006
+    predict: Annotated[str | None, typer.Option(help="curve plot: draw the prediction under this "
+                                                "schedule spec (default: the fitted runs).")] = None,
+    isoflop: Annotated[list[float], typer.Option(help="approaches and isoflop plots: IsoFLOP "
+                                                 "budgets. Repeatable.")] = [],  # noqa: B006
+    bootstrap: Annotated[int, typer.Option(help="Resamples for bands (fits made here; the "
+                                           "approaches).")] = 0,
+    metric: Annotated[str | None, typer.Option(help="The logged metric, for a run log.")] = None,
+    dpi: Annotated[float, typer.Option(help="Resolution of a PNG.")] = 150,
+) -> None:
+    """Draw a figure: the data and fitted law, residuals, the compute-optimal frontier, a loss
+    curve under a schedule, the three approaches, or IsoFLOP profiles.
+
+    Examples: scalefit plot fit runs.csv --out fit.pdf;
+    scalefit plot frontier fit.json --budget 5.88e23 --out frontier.png;
+    scalefit plot curve runs.csv --law multi_power --schedule a=cosine:peak=3e-4,total=24000
+    --predict wsd:peak=3e-4,decay_start=20000,total=24000 --out curve.png
+    """
+    import scalefit
+    from scalefit import plot as plots
+    from scalefit._compile_cache import enable_compile_cache
+
+    try:
+        if kind not in PLOTS:
+            raise ValueError(f"unknown plot {kind!r}; choose one of {', '.join(PLOTS)}.")
+        enable_compile_cache()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            common = {"path": out, "dpi": dpi}
+            if kind in ("approaches", "isoflop"):
+                from scalefit.approaches import compare_approaches, isoflop as iso
+
+                if kind == "isoflop":
+                    plots.isoflop_plot(iso(path, list(isoflop) or None, bootstrap=bootstrap,
+                                           metric=metric), **common)
+                else:
+                    plots.approaches_plot(compare_approaches(
+                        path, bootstrap=bootstrap, isoflop_budgets=list(isoflop) or None,
+                        metric=metric), **common)
+            else:
+                saved = path.suffix.lower() == ".json"
+                fit = _load_fit(path) if saved else scalefit.fit(
+                    path, law=law, metric=metric, bootstrap=bootstrap,
+                    **({"schedules": _schedules(schedule)} if schedule else {}))
+                runs = data if saved else path
+                if kind == "fit":
+                    plots.fit_plot(fit, runs, x=x, **common)
+                elif kind == "residuals":
+                    plots.residuals_plot(fit, None if fit.law.inputs == _curve_inputs() else runs,
+                                         **common)
+                elif kind == "frontier":
+                    plots.frontier_plot(fit, list(budget) or None, **common)
+                else:
+                    plots.curve_plot(fit, predict, **common)
+    except (scalefit.DataError, ValueError) as err:
+        _fail(err)
+    typer.echo(f"{kind} plot written to {out}")
+
+
+def _curve_inputs() -> tuple:
+    from scalefit.laws._curves import CURVE_INPUTS
+
+    return CURVE_INPUTS
+
+
 def _planned(items: list[str]) -> list[tuple[float, float]]:
     """--predict N=...,D=... values as (N, D) pairs."""
     out = []

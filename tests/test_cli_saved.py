@@ -114,3 +114,30 @@ def test_the_curve_command_prints_the_predicted_curve_as_json(tmp_path):
     assert result.exit_code in (0, 3), result.output
     rows = json.loads(result.stdout)
     assert len(rows) == 2999 and set(rows[0]) == {"step", "lr", "loss"}
+
+
+def test_the_plot_command_draws_from_runs_or_a_saved_fit(saved, tmp_path):
+    import matplotlib.image
+
+    runner = CliRunner()
+    for kind, source, extra in (("fit", EXAMPLE, []), ("frontier", saved, ["--budget", "1e22"]),
+                                ("residuals", saved, ["--data", str(EXAMPLE)])):
+        out = tmp_path / f"{kind}.png"
+        result = runner.invoke(app, ["plot", kind, str(source), "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        image = matplotlib.image.imread(out)
+        assert image.shape[0] > 300 and image.std() > 0.01      # drawn, not blank
+    steps = np.arange(100, 3000, 100)
+    runs = tmp_path / "runs.csv"
+    pd.DataFrame({"step": steps, "loss": 2.6 + 0.6 * (3e-4 * steps) ** -0.45}).to_csv(runs,
+                                                                                      index=False)
+    curve = runner.invoke(app, ["plot", "curve", str(runs), "--law", "lr_annealing",
+                                "--schedule", "constant:peak=3e-4,total=3000", "--predict",
+                                "cosine:peak=3e-4,floor=3e-5,total=3000",
+                                "--out", str(tmp_path / "curve.svg")])
+    assert curve.exit_code == 0, curve.output
+    assert (tmp_path / "curve.svg").read_text().lstrip().startswith("<?xml")
+    bad = runner.invoke(app, ["plot", "residuals", str(saved), "--out", str(tmp_path / "r.png")])
+    assert bad.exit_code == 2 and "needs the data fitted" in bad.stderr
+    unknown = runner.invoke(app, ["plot", "violin", str(EXAMPLE), "--out", "v.png"])
+    assert unknown.exit_code == 2 and "unknown plot 'violin'" in unknown.stderr
