@@ -31,6 +31,12 @@ def _pairs(items: list[str], what: str, convert=str) -> dict:
     return out
 
 
+def _warnings(caught) -> None:
+    """Prints warnings caught during a command on stderr, one line each."""
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+
+
 def _fail(err: Exception) -> None:
     typer.echo(f"error: {err}", err=True)
     raise typer.Exit(code=2)
@@ -364,8 +370,7 @@ def optimal(
         except (scalefit.DataError, ValueError) as err:
             _fail(err)
         _emit(table, json, f"{fit.law.name}: compute-optimal allocation (C = 6ND)")
-        for w in caught:
-            typer.echo(f"warning: {w.message}", err=True)
+        _warnings(caught)
         return
     try:
         chosen = sorted({1, 2, 3} if not approach or "all" in approach else
@@ -386,8 +391,7 @@ def optimal(
         _emit(result.table, True)
     else:
         typer.echo(result.report())
-    for w in caught:
-        typer.echo(f"warning: {w.message}", err=True)
+    _warnings(caught)
 
 
 def _approach(text: str) -> int:
@@ -478,8 +482,7 @@ def predict_command(
                        table.reset_index(drop=True)], axis=1)
     unit = fit.data.get("unit")
     _emit(table, json, f"{fit.law.name}: predicted loss" + (f" ({unit})" if unit else ""))
-    for w in caught:
-        typer.echo(f"warning: {w.message}", err=True)
+    _warnings(caught)
 
 
 @app.command()
@@ -513,8 +516,7 @@ def tokens(
     table.insert(0, "N", sizes)
     table.insert(1, "loss", loss)
     _emit(table, json, f"{fit.law.name}: tokens to reach loss {loss:g}")
-    for w in caught:
-        typer.echo(f"warning: {w.message}", err=True)
+    _warnings(caught)
 
 
 @app.command()

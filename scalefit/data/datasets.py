@@ -99,10 +99,15 @@ def _remote(name_or_remote: str | Remote) -> Remote:
     _registry()                      # every registered dataset's files are in DATASETS
     if name_or_remote in DATASETS:
         return DATASETS[name_or_remote]
-    close = difflib.get_close_matches(str(name_or_remote), list(DATASETS), n=1)
+    raise _unknown(name_or_remote, DATASETS, ".")
+
+
+def _unknown(name, known, tail: str) -> DataError:
+    """The error for a dataset name not in ``known``: the closest match and every name."""
+    close = difflib.get_close_matches(str(name), list(known), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise DataError(f"Unknown dataset {name_or_remote!r}.{hint} Known datasets: "
-                    f"{', '.join(sorted(DATASETS))}.")
+    return DataError(f"Unknown dataset {name!r}.{hint} Known datasets: "
+                     f"{', '.join(sorted(known))}{tail}")
 
 
 def _from_mirror(remote: Remote, mirror: Path) -> Path:
@@ -387,10 +392,7 @@ def dataset(name: str) -> Dataset:
     known = _registry()
     if name in known:
         return known[name]
-    close = difflib.get_close_matches(str(name), list(known), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise DataError(f"Unknown dataset {name!r}.{hint} Known datasets: {', '.join(sorted(known))} "
-                    "(scalefit data list).")
+    raise _unknown(name, known, " (scalefit data list).")
 
 
 def fetch_dataset(name: str) -> dict[str, Path]:

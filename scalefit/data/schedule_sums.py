@@ -206,12 +206,12 @@ def expand(area, steps, table, rates, before, lo, hi, xp=np) -> dict:
     inv = xp.where(on, 1.0 / xp.where(on, w, 1.0), 0.0)
     mean = d[..., 1] * inv
     sd = xp.sqrt(xp.maximum(d[..., 2] * inv - mean * mean, 0.0))
+    on2 = xp.concatenate([on, on], axis=1)
     k = xp.concatenate([xp.clip(mean - sd, lo, hi - 1.0), xp.clip(mean + sd, lo, hi - 1.0)], axis=1)
-    k = xp.where(xp.concatenate([on, on], axis=1), k, 0.0)
+    k = xp.where(on2, k, 0.0)
     i = xp.floor(k).astype(np.int32)
     frac = k - i
     at = lambda a: a[i] + frac * (a[i + 1] - a[i])   # noqa: E731  (linear interpolation)
-    on2 = xp.concatenate([on, on], axis=1)
     return {"area": area, "w": xp.concatenate([w, w], axis=1) * 0.5,
             "log_rate": xp.where(on2, xp.log(xp.maximum(at(rates), np.finfo(float).tiny)), 0.0),
             "since": xp.where(on2, area[:, None] - at(before), 1.0),
