@@ -3,11 +3,12 @@
 import difflib
 
 from ._spec import Law, Param, exp_steps
+from ._xp import xp_of
 
-__all__ = ["Law", "Param", "exp_steps", "LAW_NAMES", "get_law", "power_law", "farseer_to_paper",
+__all__ = ["Law", "Param", "exp_steps", "xp_of", "LAW_NAMES", "get_law", "power_law", "farseer_to_paper",
            "farseer_from_paper", "multi_power_to_paper", "multi_power_from_paper"]
 
-# name -> (module, attribute); modules import jax, so they load on first use.
+# name -> (module, attribute), loaded on first use.
 _REGISTRY = {
     "chinchilla": ("_chinchilla", "chinchilla"),
     "kaplan": ("_kaplan", "kaplan"),

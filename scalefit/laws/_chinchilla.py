@@ -1,23 +1,23 @@
 """Chinchilla, Hoffmann et al. 2022 Approach 3: L(N, D) = E + A/N**alpha + B/D**beta."""
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ._spec import Law, Param, exp_steps
+from ._xp import stop_gradient, xp_of
 
 
-def lse3(t1, t2, t3):
+def lse3(xp, t1, t2, t3):
     """log(e**t1 + e**t2 + e**t3), three terms written out (4x faster than a stacked axis)."""
-    m = jax.lax.stop_gradient(jnp.maximum(jnp.maximum(t1, t2), t3))
-    return m + jnp.log(jnp.exp(t1 - m) + jnp.exp(t2 - m) + jnp.exp(t3 - m))
+    m = stop_gradient(xp, xp.maximum(xp.maximum(t1, t2), t3))
+    return m + xp.log(xp.exp(t1 - m) + xp.exp(t2 - m) + xp.exp(t3 - m))
 
 
 def _log_loss(p, x):
     """log L for L = E + A/N**alpha + B/D**beta, as a log-sum-exp of its three terms."""
-    t1 = jnp.log(p["A"]) - p["alpha"] * jnp.log(x["N"])
-    t2 = jnp.log(p["B"]) - p["beta"] * jnp.log(x["D"])
-    return lse3(t1, t2, jnp.log(p["E"]) + jnp.zeros_like(t1))
+    xp = xp_of(p, x)
+    t1 = xp.log(p["A"]) - p["alpha"] * xp.log(x["N"])
+    t2 = xp.log(p["B"]) - p["beta"] * xp.log(x["D"])
+    return lse3(xp, t1, t2, xp.log(p["E"]) + xp.zeros_like(t1))
 
 
 def _optimal(p, C):
@@ -46,4 +46,5 @@ chinchilla = Law(
     reference="Hoffmann et al. 2022, Approach 3 (Huber on log residuals, 4,500-start grid)",
     optimal=_optimal,
     floor=_floor,
+    array_api=True,
 )

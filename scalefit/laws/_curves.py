@@ -15,9 +15,8 @@ it to the step) and ``age`` (steps from it to the step, plus 1).
 On a constant schedule both reduce to L0 + A·S1^(−α) (every rate change is 0 after warmup).
 """
 
-import jax.numpy as jnp
-
 from ._spec import Law, Param, exp_steps
+from ._xp import xp_of
 
 CURVE_INPUTS = ("area", "w", "log_rate", "since", "age")
 
@@ -26,9 +25,10 @@ def _multi_power(p, x):
     # B·G(u) with G(u) = 1 − (1 + C·u)^(−β), written as D·h(u), D = B·β·C and
     # h(u) = (1 − (1 + C·u)^(−β)) / (β·C), which tends to u as C or β goes to 0: the paper's
     # parameters run away there (B → ∞ while β·C → 0); these stay finite.
-    u = jnp.exp(-p["gamma"] * x["log_rate"]) * x["since"]
-    h = -jnp.expm1(-p["beta"] * jnp.log1p(p["C"] * u)) / (p["beta"] * p["C"])
-    drop = jnp.sum(x["w"] * h, axis=1)          # w = η_k − η_{k−1}: negative for a decay
+    xp = xp_of(p, x)
+    u = xp.exp(-p["gamma"] * x["log_rate"]) * x["since"]
+    h = -xp.expm1(-p["beta"] * xp.log1p(p["C"] * u)) / (p["beta"] * p["C"])
+    drop = xp.sum(x["w"] * h, axis=1)          # w = η_k − η_{k−1}: negative for a decay
     return p["L0"] + p["A"] * x["area"] ** (-p["alpha"]) + p["D"] * drop
 
 
@@ -48,7 +48,7 @@ def from_paper(params) -> dict:
 
 def _annealing(p, x):
     lam = p["lam"]
-    s2 = jnp.sum(-x["w"] * (1.0 - lam ** x["age"]), axis=1) / (1.0 - lam)
+    s2 = xp_of(p, x).sum(-x["w"] * (1.0 - lam ** x["age"]), axis=1) / (1.0 - lam)
     return p["L0"] + p["A"] * x["area"] ** (-p["alpha"]) - p["C"] * s2
 
 
@@ -70,6 +70,7 @@ multi_power = Law(
                "LD as the reference code does; 1,024 Sobol starts"),
     start="sobol:1024",
     fit_defaults=(("n_solve", 8),),
+    array_api=True,
 )
 
 lr_annealing = Law(
@@ -85,4 +86,5 @@ lr_annealing = Law(
     loss=_annealing,
     reference="Tissue et al. 2024, LR-annealing law: L0 + A·S1^−α − C·S2, with the decay λ fitted",
     fit_defaults=(("n_solve", 8),),
+    array_api=True,
 )

@@ -13,11 +13,10 @@ runaway valley (as e → 0 the term tends to a pure power law in N only while a 
 point (s·ln n), and ``to_paper`` / ``from_paper`` convert between the two.
 """
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ._spec import Law, Param
+from ._xp import stop_gradient, xp_of
 
 N_UNIT = 1e9   # n = N / N_UNIT inside the law
 TERMS = (("c3", "s3", "gamma", "a3", "b3"), ("c2", "s2", "beta", "a2", "b2"),
@@ -30,21 +29,22 @@ _BOUND = ("keeps the exponent at the paper's sign and 0.02 or more from 0, where
           "alone the limit extrapolates worse")
 
 
-def _stretch(e, ln_n):
+def _stretch(xp, e, ln_n):
     """(n^e − 1)/e, continuous through e = 0 (where it is ln n)."""
-    small = jnp.abs(e) < _SMALL
-    safe = jnp.where(small, 1.0, e)
-    return jnp.where(small, ln_n * (1.0 + 0.5 * e * ln_n), jnp.expm1(safe * ln_n) / safe)
+    small = xp.abs(e) < _SMALL
+    safe = xp.where(small, 1.0, e)
+    return xp.where(small, ln_n * (1.0 + 0.5 * e * ln_n), xp.expm1(safe * ln_n) / safe)
 
 
 def _log_loss(p, x):
     """log L as a log-sum-exp of the D-free term and the D term."""
-    ln_n = jnp.log(x["N"] / N_UNIT)
-    t3 = p["c3"] + p["s3"] * _stretch(p["gamma"], ln_n)
-    slope = jnp.exp(p["c1"] + p["s1"] * _stretch(p["alpha"], ln_n))
-    t2 = p["c2"] + p["s2"] * _stretch(p["beta"], ln_n) - slope * jnp.log(x["D"])
-    m = jax.lax.stop_gradient(jnp.maximum(t2, t3))
-    return m + jnp.log(jnp.exp(t2 - m) + jnp.exp(t3 - m))
+    xp = xp_of(p, x)
+    ln_n = xp.log(x["N"] / N_UNIT)
+    t3 = p["c3"] + p["s3"] * _stretch(xp, p["gamma"], ln_n)
+    slope = xp.exp(p["c1"] + p["s1"] * _stretch(xp, p["alpha"], ln_n))
+    t2 = p["c2"] + p["s2"] * _stretch(xp, p["beta"], ln_n) - slope * xp.log(x["D"])
+    m = stop_gradient(xp, xp.maximum(t2, t3))
+    return m + xp.log(xp.exp(t2 - m) + xp.exp(t3 - m))
 
 
 def to_paper(params) -> dict:
@@ -91,4 +91,5 @@ farseer = Law(
                "parameters; squared log residuals from 4,096 Sobol starts"),
     start="sobol:4096",
     fit_defaults=(("loss", "squared"), ("max_steps", 3000)),
+    array_api=True,
 )

@@ -1,18 +1,18 @@
 """Kaplan et al. 2020: L(N, D) = [(N_c/N)**(alpha_N/alpha_D) + D_c/D]**alpha_D."""
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ._spec import Law, Param, exp_steps
+from ._xp import stop_gradient, xp_of
 
 
 def _log_loss(p, x):
     """log L = alpha_D * log((N_c/N)**(alpha_N/alpha_D) + D_c/D), as a log-sum-exp."""
-    t1 = p["alpha_N"] / p["alpha_D"] * (jnp.log(p["N_c"]) - jnp.log(x["N"]))
-    t2 = jnp.log(p["D_c"]) - jnp.log(x["D"])
-    m = jax.lax.stop_gradient(jnp.maximum(t1, t2))
-    return p["alpha_D"] * (m + jnp.log(jnp.exp(t1 - m) + jnp.exp(t2 - m)))
+    xp = xp_of(p, x)
+    t1 = p["alpha_N"] / p["alpha_D"] * (xp.log(p["N_c"]) - xp.log(x["N"]))
+    t2 = xp.log(p["D_c"]) - xp.log(x["D"])
+    m = stop_gradient(xp, xp.maximum(t1, t2))
+    return p["alpha_D"] * (m + xp.log(xp.exp(t1 - m) + xp.exp(t2 - m)))
 
 
 def _floor(p, N):
@@ -32,4 +32,5 @@ kaplan = Law(
     log_loss=_log_loss,
     reference="Kaplan et al. 2020, eq. 1.5 (N_c ~ 8.8e13, D_c ~ 5.4e13, alpha_N 0.076, alpha_D 0.095)",
     floor=_floor,
+    array_api=True,
 )

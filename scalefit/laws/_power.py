@@ -2,10 +2,8 @@
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
-
 from ._spec import Law, Param, exp_steps
+from ._xp import stop_gradient, xp_of
 
 
 @dataclass(frozen=True)
@@ -16,10 +14,11 @@ class _PowerLogLoss:
     variable: str
 
     def __call__(self, p, x):
-        t1 = jnp.log(p["A"]) - p["alpha"] * jnp.log(x[self.variable])
-        t2 = jnp.log(p["E"]) + jnp.zeros_like(t1)
-        m = jax.lax.stop_gradient(jnp.maximum(t1, t2))
-        return m + jnp.log(jnp.exp(t1 - m) + jnp.exp(t2 - m))
+        xp = xp_of(p, x)
+        t1 = xp.log(p["A"]) - p["alpha"] * xp.log(x[self.variable])
+        t2 = xp.log(p["E"]) + xp.zeros_like(t1)
+        m = stop_gradient(xp, xp.maximum(t1, t2))
+        return m + xp.log(xp.exp(t1 - m) + xp.exp(t2 - m))
 
 
 def power_law(variable: str, name: str | None = None) -> Law:
@@ -39,6 +38,7 @@ def power_law(variable: str, name: str | None = None) -> Law:
         ),
         log_loss=_PowerLogLoss(variable),
         reference=f"power law plus constant in {variable}: L = E + A * {variable}**(-alpha)",
+        array_api=True,
     )
 
 

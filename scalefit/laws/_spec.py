@@ -1,6 +1,6 @@
 """How a law declares itself: named parameters with transforms, bounds and a start grid.
 
-A law is data plus one pure ``jax.numpy`` function; the fitting core owns transforms,
+A law is data plus one pure array function (``jax.numpy``, or any array module: see ``_xp``); the fitting core owns transforms,
 bounds, fixing and tying. ``Param`` and ``Law`` check themselves when built and refuse bad
 declarations instead of repairing them.
 """
@@ -11,6 +11,8 @@ import keyword
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from ._xp import xp_of
 
 __all__ = ["Param", "Law", "exp_steps"]
 
@@ -127,6 +129,10 @@ class Law:
         fit_defaults: fit options this law is best fitted with, as (name, value) pairs for any
             of ``loss``, ``delta``, ``max_steps``, ``n_solve`` (e.g. ``(("loss", "squared"),)``); options
             given to ``fit`` override them.
+        array_api: the law's function takes its array module from its arguments
+            (``xp = scalefit.laws.xp_of(p, x)``, then ``xp.log``, ``xp.exp``, ...) instead of
+            importing ``jax.numpy``, so it also runs on numpy arrays: predictions from a fit
+            (and from a saved fit) are then computed in numpy, without importing JAX.
     """
 
     name: str
@@ -140,6 +146,7 @@ class Law:
     floor: Callable | None = field(default=None, compare=False)
     start: str = "grid"
     fit_defaults: tuple[tuple[str, object], ...] = ()
+    array_api: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -194,16 +201,21 @@ class Law:
 
     def log_fn(self) -> Callable:
         """Returns log L as a function of (params, inputs, context), whichever form the law gave."""
-        import jax.numpy as jnp
-
         if self.log_loss is not None:
             return lambda p, x, c: self._call(self.log_loss, p, x, c)
-        return lambda p, x, c: jnp.log(self._call(self.loss, p, x, c))
+
+        def log_of_loss(p, x, c):
+            value = self._call(self.loss, p, x, c)
+            return xp_of(value).log(value)
+        return log_of_loss
 
     def loss_fn(self) -> Callable:
         """Returns L as a function of (params, inputs, context), whichever form the law gave."""
-        import jax.numpy as jnp
-
         if self.loss is not None:
             return lambda p, x, c: self._call(self.loss, p, x, c)
-        return lambda p, x, c: jnp.exp(self._call(self.log_loss, p, x, c))
+
+        def loss_of_log(p, x, c):
+            value = self._call(self.log_loss, p, x, c)
+            return xp_of(value).exp(value)
+        return loss_of_log
+
