@@ -14,7 +14,7 @@ from .errors import ConvergenceWarning, DataError, ExtrapolationWarning, FitErro
 _LAZY = {
     "Law": ("laws._spec", "Law"), "Param": ("laws._spec", "Param"),
     "exp_steps": ("laws._spec", "exp_steps"),
-    "fit": ("api", "fit"), "load": ("api", "load"), "Fit": ("api", "Fit"),
+    "fit": ("api", "fit"), "load": ("_fit", "load"), "Fit": ("_fit", "Fit"),
     "Bootstrap": ("_saved", "Bootstrap"), "Options": ("_options", "Options"),
     "Stop": ("core.result", "Stop"), "Convergence": ("core.result", "Convergence"),
     "Allocation": ("predict", "Allocation"),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .core.result import Convergence, Stop
-from .data import Dropped
+from .data._dropped import Dropped
 from .errors import DataError
 from .laws import Law, get_law
 

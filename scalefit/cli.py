@@ -357,21 +357,24 @@ def optimal(
     Examples: scalefit optimal fit.json --budget 1e22 --budget 5.88e23;
     scalefit optimal runs.csv --approach all --isoflop 1e19 --isoflop 1e20
     """
-    import scalefit
-    from scalefit._compile_cache import enable_compile_cache
-    from scalefit.approaches import DEFAULT_BUDGETS, compare_approaches
-
     if path.suffix.lower() == ".json":
+        from scalefit import DataError
+        from scalefit.predict import allocation
+
         try:
             fit = _load_fit(path)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                table = fit.optimal(list(budget) or None).to_frame()
-        except (scalefit.DataError, ValueError) as err:
+                table = allocation(fit, list(budget) or None).columns()
+        except (DataError, ValueError) as err:
             _fail(err)
         _emit(table, json, f"{fit.law.name}: compute-optimal allocation (C = 6ND)")
         _warnings(caught)
         return
+    import scalefit
+    from scalefit._compile_cache import enable_compile_cache
+    from scalefit.approaches import DEFAULT_BUDGETS, compare_approaches
+
     try:
         chosen = sorted({1, 2, 3} if not approach or "all" in approach else
                         {_approach(a) for a in approach})
@@ -402,39 +405,76 @@ def _approach(text: str) -> int:
 
 def _load_fit(path: Path):
     """A fit saved by ``scalefit fit --out``; a DataError-style message when it is not one."""
-    import scalefit
+    from scalefit._fit import load
 
     try:
-        return scalefit.load(path)
+        return load(path)
     except OSError as err:
         raise ValueError(f"{path}: {err.strerror or err}; give a fit saved by `scalefit fit "
                          "--out fit.json`.") from None
 
 
-def _emit(table, as_json: bool, header: str | None = None) -> None:
-    """Prints a DataFrame as text, or as one JSON document (records) on stdout."""
+def _columns(table) -> dict[str, list]:
+    """A table's columns as lists of plain values: from a DataFrame or a mapping of arrays."""
+    if hasattr(table, "to_dict") and hasattr(table, "columns"):          # a pandas DataFrame
+        return {str(k): [v.item() if hasattr(v, "item") else v for v in table[k].tolist()]
+                for k in table.columns}
+    out = {}
+    for k, v in table.items():
+        values = v.tolist() if hasattr(v, "tolist") else list(v) if isinstance(v, (list, tuple)) else [v]
+        out[str(k)] = values if isinstance(values, list) else [values]
+    return out
+
+
+def _text(value, digits: int) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _emit(table, as_json: bool, header: str | None = None, digits: int = 6, err: bool = False) -> None:
+    """Prints a table (a DataFrame or a mapping of columns) as a rich table, or as one JSON
+    document (a list of records; NaN and inf as null) on stdout."""
+    cols = _columns(table)
+    n = max((len(v) for v in cols.values()), default=0)
+    rows = [{k: v[i] for k, v in cols.items()} for i in range(n)]
     if as_json:
         import json
         import math
 
         clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
-        rows = [{k: clean(v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-                for row in table.to_dict(orient="records")]
-        typer.echo(json.dumps(rows))
+        typer.echo(json.dumps([{k: clean(v) for k, v in row.items()} for row in rows]))
         return
-    if header:
-        typer.echo(header)
-    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=err, highlight=False)
+    if not console.is_terminal:          # a file or a pipe: never wrap or cut a column
+        console = Console(stderr=err, highlight=False, width=10_000)
+    out = Table(box=box.SIMPLE_HEAD, show_edge=False, title=header, title_justify="left",
+                title_style="bold")
+    for k, v in cols.items():
+        numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        out.add_column(k, justify="right" if numeric else "left", no_wrap=True)
+    for row in rows:
+        out.add_row(*(_text(v, digits) for v in row.values()))
+    console.print(out)
 
 
-def _points(items: list[str], inputs: tuple[str, ...], csv: Path | None):
-    """The inputs to predict at: --at NAME=VALUE,... (repeatable) or a CSV of them."""
-    import pandas as pd
+def _points(fit, items: list[str], csv: Path | None) -> dict:
+    """The inputs to predict at, name -> array: --at NAME=VALUE,... (repeatable) or a CSV."""
+    import numpy as np
 
+    inputs = fit.law.inputs
     if csv is not None:
-        from scalefit.data import read_table
+        from scalefit.data.table import read_inputs
 
-        return read_table(csv)
+        return read_inputs(csv, inputs, columns=fit.options.get("columns") or None)
     if not items:
         raise ValueError(f"give the points to predict at: --at {','.join(f'{n}=VALUE' for n in inputs)}"
                          " (repeatable) or --csv FILE.")
@@ -445,7 +485,7 @@ def _points(items: list[str], inputs: tuple[str, ...], csv: Path | None):
             raise ValueError(f"--at takes {','.join(f'{n}=VALUE' for n in inputs)} for this law, "
                              f"got {item!r}.")
         rows.append(pairs)
-    return pd.DataFrame(rows)
+    return {n: np.array([r[n] for r in rows]) for n in inputs}
 
 
 @app.command("predict")
@@ -465,21 +505,20 @@ def predict_command(
     scalefit predict fit.json --at N=7e10,D=1.4e12
     """
     import numpy as np
-    import pandas as pd
 
-    import scalefit
+    from scalefit import DataError
+    from scalefit.predict import loss_columns
 
     try:
         fit = _load_fit(fit_path)
-        points = _points(at, fit.law.inputs, csv)
+        points = _points(fit, at, csv)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = fit.predict(points)
-    except (scalefit.DataError, ValueError) as err:
+            out = loss_columns(fit, points, level)
+    except (DataError, ValueError) as err:
         _fail(err)
-    table = out if isinstance(out, pd.DataFrame) else pd.DataFrame({"loss": np.ravel(out)})
-    table = pd.concat([points[list(fit.law.inputs)].reset_index(drop=True),
-                       table.reset_index(drop=True)], axis=1)
+    table = {**{k: np.ravel(np.broadcast_arrays(*points.values())[i])
+                for i, k in enumerate(points)}, **{k: np.ravel(v) for k, v in out.items()}}
     unit = fit.data.get("unit")
     _emit(table, json, f"{fit.law.name}: predicted loss" + (f" ({unit})" if unit else ""))
     _warnings(caught)
@@ -498,9 +537,9 @@ def tokens(
     Example: scalefit tokens fit.json --loss 2.0 --N 7e10
     """
     import numpy as np
-    import pandas as pd
 
-    import scalefit
+    from scalefit import DataError
+    from scalefit.predict import tokens_columns
 
     try:
         fit = _load_fit(fit_path)
@@ -509,12 +548,10 @@ def tokens(
         sizes = np.asarray(N or [np.nan], float)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = fit.tokens(loss, sizes)
-    except (scalefit.DataError, ValueError) as err:
+            out = tokens_columns(fit, loss, sizes, level)
+    except (DataError, ValueError) as err:
         _fail(err)
-    table = out if isinstance(out, pd.DataFrame) else pd.DataFrame({"D": np.ravel(out)})
-    table.insert(0, "N", sizes)
-    table.insert(1, "loss", loss)
+    table = {"N": sizes, "loss": np.full(len(sizes), loss), **{k: np.ravel(v) for k, v in out.items()}}
     _emit(table, json, f"{fit.law.name}: tokens to reach loss {loss:g}")
     _warnings(caught)
 

@@ -1,17 +1,26 @@
-"""Predictions as pure functions of a law and its parameters: loss, allocation, tokens.
+"""Predictions as pure functions of a law and its parameters (or of a fit): loss, allocation,
+tokens, with bootstrap bands.
 
-``Fit.predict``, ``Fit.optimal`` and ``Fit.tokens`` delegate here; nothing here fits.
+``Fit.predict``, ``Fit.optimal`` and ``Fit.tokens`` delegate here; nothing here fits. A law
+written for any array module (``Law.array_api``, every built-in law) is evaluated in numpy, so
+predicting from a saved fit never imports JAX; other laws are evaluated by JAX, compiled.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
+from .errors import ExtrapolationWarning
 from .laws._spec import Law
+
+LEVEL = 0.95                 # default band level
 
 FAR = 1.0                    # decades beyond the fitted data past which a prediction warns
 N_RANGE = (1e6, 1e15)        # default search range of N for a numeric compute-optimal allocation
@@ -40,9 +49,14 @@ def loss_draws(law: Law, draws: Mapping[str, np.ndarray], inputs: Mapping[str, n
         inputs: input arrays (broadcast together); with ``per_draw`` each has a leading
             n_draws axis of its own.
     """
+    arrays = np.broadcast_arrays(*(np.asarray(inputs[n], np.float64) for n in law.inputs))
+    if law.array_api:                # draws along a leading axis, broadcast against the inputs
+        ndim = arrays[0].ndim - (1 if per_draw else 0)
+        p = {k: np.asarray(v, np.float64).reshape((-1,) + (1,) * ndim) for k, v in draws.items()}
+        return _numpy(law, p, dict(zip(law.inputs, arrays)), (len(next(iter(p.values()))),)
+                      + arrays[0].shape[1 if per_draw else 0:])
     import jax
 
-    arrays = np.broadcast_arrays(*(np.asarray(inputs[n], np.float64) for n in law.inputs))
     with jax.enable_x64(True):
         p = {k: np.asarray(v, np.float64) for k, v in draws.items()}
         out = _loss_fn(law, True, per_draw)(p, dict(zip(law.inputs, arrays)), {})
@@ -66,6 +80,14 @@ def evaluate_draws(law: Law, draws: Mapping[str, np.ndarray], x: Mapping[str, np
             part = {k: np.asarray(v[a:a + step], np.float64) for k, v in x.items()}
             out.append(np.asarray(_loss_fn(law, True)(p, part, {}), np.float64))
     return np.concatenate(out, axis=1)
+
+
+def _numpy(law: Law, p, x, shape) -> np.ndarray:
+    """The law's loss computed by numpy (an ``array_api`` law), float64, broadcast to ``shape``
+    (None: as it comes); over- and underflow give inf and 0 silently, as under JAX."""
+    with np.errstate(all="ignore"):
+        out = np.asarray(law.loss_fn()(p, x, {}), dtype=np.float64)
+    return out if shape is None else np.broadcast_to(out, shape)
 
 
 CURVE_CELLS = 1 << 17        # steps x terms x draws expanded at once in a curve prediction
@@ -141,6 +163,10 @@ def predict_loss(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.
 def evaluate(law: Law, params: Mapping[str, float], x: Mapping[str, np.ndarray]) -> np.ndarray:
     """The law's loss at inputs ``x`` as given (float64, no checks): for laws whose inputs are
     not plain positive columns, such as the schedule terms of the loss-curve laws."""
+    if law.array_api:
+        x = {k: np.asarray(v, np.float64) for k, v in x.items()}
+        p = {k: np.float64(v) for k, v in params.items()}
+        return _numpy(law, p, x, None)
     import jax
 
     with jax.enable_x64(True):
@@ -177,6 +203,10 @@ class Allocation:
         band, ``<name>_lower`` and ``<name>_upper`` for each of N, D, D/N and loss)."""
         import pandas as pd
 
+        return pd.DataFrame(self.columns())
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The columns of ``to_frame`` as 1-D arrays, in order (no pandas needed)."""
         out = {"C": np.atleast_1d(self.C), "N": np.atleast_1d(self.N),
                "D": np.atleast_1d(self.D), "D/N": np.atleast_1d(self.tokens_per_param),
                "loss": np.atleast_1d(self.loss)}
@@ -186,7 +216,7 @@ class Allocation:
             out["decades_beyond"] = np.atleast_1d(self.decades_beyond)
         if np.any(self.at_bound):
             out["at_N_bound"] = np.broadcast_to(np.atleast_1d(self.at_bound), out["C"].shape)
-        return pd.DataFrame(out)
+        return out
 
 
 def _needs_nd(law: Law, what: str) -> None:
@@ -400,3 +430,84 @@ def band(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):
         lower, upper = np.nanpercentile(np.asarray(draws, np.float64), q, axis=0)
     return lower, upper
+
+
+# ---- a fit's predictions with their bands (what ``Fit`` and the command line call) ----
+# ``fit`` is anything with ``law``, ``params``, ``data`` (its "inputs" ranges) and ``resamples``
+# (None, or the bootstrap with ``draws(names)``): a ``scalefit.Fit``, fresh or loaded.
+
+
+def _draws(fit) -> dict[str, np.ndarray] | None:
+    return None if fit.resamples is None else fit.resamples.draws(fit.law.param_names)
+
+
+def far(fit, x: Mapping[str, np.ndarray], what: str) -> np.ndarray:
+    """How far the points of ``x`` lie outside the data ``fit`` was fitted to (decades, the
+    largest over the inputs); an ``ExtrapolationWarning`` names the input beyond ``FAR``."""
+    ranges = fit.data.get("inputs", {})
+    per = beyond(ranges, x)
+    message = far_message(per, ranges, what)
+    if message:
+        warnings.warn(message, ExtrapolationWarning, stacklevel=4)
+    return farthest(per)
+
+
+def loss_columns(fit, x: Mapping[str, np.ndarray], level: float = LEVEL) -> dict[str, np.ndarray]:
+    """The loss ``fit`` predicts at inputs ``x``: ``{"loss": array}`` shaped like the inputs;
+    with a bootstrap, flat columns ``loss``, ``lower``, ``upper`` (the ``level`` band over the
+    converged refits) and ``decades_beyond``."""
+    loss = predict_loss(fit.law, fit.params, x)
+    distance = far(fit, x, "a prediction")
+    draws = _draws(fit)
+    if draws is None:
+        return {"loss": loss}
+    lower, upper = band(loss_draws(fit.law, draws, x), level)
+    return {"loss": np.ravel(loss), "lower": np.ravel(lower), "upper": np.ravel(upper),
+            "decades_beyond": np.ravel(np.broadcast_to(distance, np.shape(loss)))}
+
+
+def allocation(fit, compute=None, n_range: tuple[float, float] | None = None,
+               level: float = LEVEL) -> Allocation:
+    """The compute-optimal allocation of ``fit`` (see ``Fit.optimal``), with its band."""
+    law = fit.law
+    _needs_nd(law, "compute-optimal allocation")
+    ranges = fit.data.get("inputs", {})
+    if compute is None:
+        compute = default_budgets(ranges)
+    if n_range is None:
+        n_range = ((ranges["N"]["min"] / 100, ranges["N"]["max"] * 100) if "N" in ranges
+                   else N_RANGE)
+    alloc = optimal_allocation(law, fit.params, compute, n_range)
+    if np.any(alloc.at_bound):
+        first = np.atleast_1d(alloc.C)[np.atleast_1d(alloc.at_bound)][0]
+        warnings.warn(f"from C = {first:.3g} the loss of {law.name} is lowest at an end of the N "
+                      f"range {n_range[0]:.3g}..{n_range[1]:.3g}, so those rows give that end "
+                      "(at_N_bound), not an optimum; pass n_range to search wider.",
+                      UserWarning, stacklevel=3)
+    distance = far(fit, {"N": alloc.N, "D": alloc.D}, "a compute-optimal allocation")
+    alloc = dataclasses.replace(alloc, decades_beyond=distance if np.ndim(distance)
+                                else float(distance))
+    draws = _draws(fit)
+    if draws is None:
+        return alloc
+    per = optimal_draws(law, draws, compute, n_range)
+    shape = np.shape(alloc.N)
+    bands = {k: tuple(np.reshape(b, shape) for b in band(v, level)) for k, v in per.items()}
+    if not shape:
+        bands = {k: (float(a), float(b)) for k, (a, b) in bands.items()}
+    return dataclasses.replace(alloc, band=MappingProxyType(bands))
+
+
+def tokens_columns(fit, loss, N, level: float = LEVEL) -> dict[str, np.ndarray]:
+    """The tokens ``fit`` needs at N parameters to reach ``loss``: ``{"D": D}``; with a
+    bootstrap, flat columns ``D``, ``lower``, ``upper`` (inf: some refits never reach it) and
+    ``decades_beyond``."""
+    D = tokens_for_loss(fit.law, fit.params, loss, N)
+    x = {"N": N, "D": D} if "N" in fit.law.inputs else {"D": D}
+    distance = far(fit, x, "the tokens to reach that loss")
+    draws = _draws(fit)
+    if draws is None:
+        return {"D": D}
+    lower, upper = band(tokens_draws(fit.law, draws, loss, N), level)
+    return {"D": np.ravel(D), "lower": np.ravel(lower), "upper": np.ravel(upper),
+            "decades_beyond": np.ravel(np.broadcast_to(distance, np.shape(D)))}

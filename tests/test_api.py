@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -53,7 +54,7 @@ def test_saved_json_holds_law_params_options_data_and_version(example_fit, tmp_p
     assert saved["convergence"]["stop"] == "CONVERGED"
     loaded = scalefit.load(tmp_path / "fit.json")
     assert loaded.convergence == example_fit.convergence
-    frame = pd.read_csv(scalefit.api.Path(saved["data"]["source"]))
+    frame = pd.read_csv(Path(saved["data"]["source"]))
     np.testing.assert_array_equal(loaded.predict(frame), example_fit.predict(frame))
     assert loaded.optimal(1e22) == example_fit.optimal(1e22)
 

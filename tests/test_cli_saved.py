@@ -56,7 +56,10 @@ def test_predict_reads_a_csv_of_points_and_show_prints_the_report(saved, tmp_pat
     pd.DataFrame({"N": [1e9, 2e9], "D": [2e10, 4e10]}).to_csv(points, index=False)
     out = CliRunner().invoke(app, ["predict", str(saved), "--csv", str(points)])
     assert out.exit_code == 0 and out.stdout.startswith("chinchilla: predicted loss")
-    assert len(out.stdout.strip().splitlines()) == 4          # header, columns, two rows
+    lines = out.stdout.strip().splitlines()      # title, columns, rule, one row per point
+    assert len(lines) == 5 and lines[1].split() == ["N", "D", "loss", "lower", "upper",
+                                                    "decades_beyond"]
+    assert [float(v) for v in lines[3].split()[:2]] == [1e9, 2e10]
     shown = CliRunner().invoke(app, ["show", str(saved)])
     assert shown.exit_code == 0 and shown.stdout.startswith("law: chinchilla")
     as_json = json.loads(CliRunner().invoke(app, ["show", str(saved), "--json"]).stdout)
@@ -141,3 +144,57 @@ def test_the_plot_command_draws_from_runs_or_a_saved_fit(saved, tmp_path):
     assert bad.exit_code == 2 and "needs the data fitted" in bad.stderr
     unknown = runner.invoke(app, ["plot", "violin", str(EXAMPLE), "--out", "v.png"])
     assert unknown.exit_code == 2 and "unknown plot 'violin'" in unknown.stderr
+
+
+def test_predictions_from_a_saved_fit_import_neither_jax_nor_pandas(saved):
+    """`scalefit predict / tokens / optimal` on a saved fit run in numpy alone, and print the
+    numbers the API computes with JAX loaded."""
+    probe = ("import sys, json\n"
+             "from scalefit.cli import main\n"
+             "sys.argv = ['scalefit'] + json.loads(sys.argv[1])\n"
+             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+             "print(json.dumps(sorted(m for m in ('jax', 'pandas', 'scipy') if m in sys.modules)),"
+             " file=sys.stderr)\n")
+    fit = scalefit.load(saved)
+    for args, expected in [
+        (["predict", str(saved), "--at", "N=3e9,D=1e11", "--json"],
+         lambda out: out[0]["upper"] == pytest.approx(fit.predict(N=3e9, D=1e11)["upper"][0],
+                                                      rel=1e-12)),
+        (["tokens", str(saved), "--loss", "2.5", "--N", "1e9", "--json"],
+         lambda out: out[0]["D"] == pytest.approx(fit.tokens(2.5, 1e9)["D"][0], rel=1e-12)),
+        (["optimal", str(saved), "--budget", "1e22", "--json"],
+         lambda out: out[0]["N_upper"] == pytest.approx(fit.optimal(1e22).band["N"][1], rel=1e-12)),
+    ]:
+        done = subprocess.run([sys.executable, "-c", probe, json.dumps(args)], capture_output=True,
+                              text=True, timeout=120)
+        assert json.loads(done.stderr.strip().splitlines()[-1]) == [], args
+        assert expected(json.loads(done.stdout)), args
+
+
+def test_numpy_and_jax_evaluate_every_built_in_law_alike():
+    """The built-in laws are written once against the array API: numpy (quick predictions) and
+    JAX (fits) give the same loss to 12 significant digits."""
+    import jax
+
+    from scalefit import predict
+    from scalefit.laws import LAW_NAMES, get_law
+
+    rng = np.random.default_rng(0)
+    for name in LAW_NAMES:
+        law = get_law(name)
+        assert law.array_api, name
+        p = {q.name: float(rng.uniform(min(q.grid), max(q.grid))) if len(q.grid) > 1
+             else q.grid[0] for q in law.params}
+        if law.context or "w" in law.inputs:          # loss-curve laws: schedule terms
+            from scalefit.data.schedule_sums import join, terms
+            from scalefit.schedules import cosine
+
+            x = join([terms(cosine(peak=3e-4, floor=3e-5, warmup=100, total=2000).rates(),
+                            np.arange(50, 2000, 50))])
+        else:
+            x = {n: 10 ** rng.uniform(7, 11, 64) for n in law.inputs}
+        in_numpy = predict.evaluate(law, p, x)
+        with jax.enable_x64(True):
+            in_jax = np.asarray(jax.jit(law.loss_fn())({k: np.float64(v) for k, v in p.items()},
+                                                       x, {}))
+        np.testing.assert_allclose(in_numpy, in_jax, rtol=1e-12, err_msg=name)

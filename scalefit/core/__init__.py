@@ -1,12 +1,34 @@
-"""The fitting core: one JAX engine for every law (no I/O, no pandas, no named laws)."""
+"""The fitting core: one JAX engine for every law (no I/O, no pandas, no named laws).
 
-from .._options import Options
-from .resample import Resampled, bootstrap, resample_weights
-from .data import Data, bucket, make_data
-from .engine import check_law, compilations, screen, solve, solve_lanes
-from .result import Convergence, CoreResult, Lanes, Stop
-from .spec import Spec
+Names load on first use, so reading a saved fit's record (``core.result``) never imports JAX.
+"""
 
-__all__ = ["Options", "Spec", "Data", "make_data", "bucket", "check_law", "solve", "solve_lanes",
-           "screen", "compilations", "bootstrap", "resample_weights", "Resampled",
-           "Convergence", "CoreResult", "Lanes", "Stop"]
+_LAZY = {
+    "Options": ("scalefit._options", "Options"),
+    "Resampled": ("scalefit.core.resample", "Resampled"),
+    "bootstrap": ("scalefit.core.resample", "bootstrap"),
+    "resample_weights": ("scalefit.core.resample", "resample_weights"),
+    "Data": ("scalefit.core.data", "Data"), "make_data": ("scalefit.core.data", "make_data"),
+    "bucket": ("scalefit.core.data", "bucket"),
+    "check_law": ("scalefit.core.engine", "check_law"),
+    "compilations": ("scalefit.core.engine", "compilations"),
+    "screen": ("scalefit.core.engine", "screen"), "solve": ("scalefit.core.engine", "solve"),
+    "solve_lanes": ("scalefit.core.engine", "solve_lanes"),
+    "Convergence": ("scalefit.core.result", "Convergence"),
+    "CoreResult": ("scalefit.core.result", "CoreResult"),
+    "Lanes": ("scalefit.core.result", "Lanes"), "Stop": ("scalefit.core.result", "Stop"),
+    "Spec": ("scalefit.core.spec", "Spec"),
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in ("data", "engine", "objective", "resample", "result", "solver", "spec"):
+        return importlib.import_module(f"{__name__}.{name}")
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    return getattr(importlib.import_module(module), attr)

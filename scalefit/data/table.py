@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scalefit.data._dropped import Dropped
 from scalefit.data.flags import Flag, check_rules, flag_points
 from scalefit.errors import DataError
 
@@ -28,21 +29,6 @@ _HINTS = {"N": ("param", "size"), "D": ("token", "data"), "C": ("flop", "compute
           "loss": ("loss",)}  # words in a user's column name that suggest the canonical one
 _SHOWN = 5  # offending rows quoted per column in an error message
 _LOSSY = ("loss", "bpc", "bpb", "ppl", "perplexity", "nll", "entropy")  # names of other losses
-
-
-@dataclass(frozen=True)
-class Dropped:
-    """One row not fitted, and why.
-
-    Attributes:
-        line: 1-based line in the source file (header = line 1), or None without a text file.
-        row: the row's index label in the DataFrame.
-        reason: why it was dropped, e.g. "loss is nan".
-    """
-
-    line: int | None
-    row: object
-    reason: str
 
 
 @dataclass(frozen=True, eq=False)
