@@ -42,7 +42,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         loss: str | None = None, delta: float | None = None,
         n_solve: int | str | None = None, max_steps: int | None = None,
         gtol: float = DEFAULTS.gtol, xtol: float = DEFAULTS.xtol,
-        drop_invalid: bool = False, strict: bool = False) -> Fit:
+        drop_invalid: bool = False, strict: bool = False, progress=None) -> Fit:
     """Returns the law fitted to logged runs by robust multi-start minimisation.
 
     Minimises sum_i w_i * Huber_delta(log L_pred_i - log L_i) (or half squared residuals)
@@ -97,6 +97,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         drop_invalid: drop rows with NaN, inf or non-positive values (listed in ``dropped``)
             instead of raising.
         strict: raise FitError instead of warning when the fit did not converge.
+        progress: called with a short description of each stage as it starts (reading,
+            fitting, bootstrap), e.g. to drive a progress display; None: silent.
 
     Raises:
         DataError: bad input data (named column, line and value).
@@ -105,6 +107,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     """
     if unit is not None and (not isinstance(unit, str) or not unit.strip()):
         raise ValueError(f"unit must be a name such as 'nats' or 'bits per character', got {unit!r}.")
+    say = progress or (lambda stage: None)
+    say(f"reading {data if isinstance(data, (str, os.PathLike)) else 'the runs'}")
     if metric is not None or last or tokens_per_step is not None or _is_log(data):
         data, unit = _from_log(data, columns, metric, last, tokens_per_step, unit)
         columns = None
@@ -114,6 +118,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
                              "start; choose the law to fix or tie its parameters.")
         from ._backtest import select
 
+        say("choosing the law by backtest")
         return select(data, columns=columns, weight=weight, group=group, bootstrap=bootstrap,
                       seed=seed, by=by, unit=unit, drop=drop, thresholds=thresholds, loss=loss,
                       delta=delta, n_solve=n_solve, max_steps=max_steps, gtol=gtol, xtol=xtol,
@@ -129,15 +134,19 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
             raise ValueError(f"{law.name} fits loss curves: weight= and drop= do not apply to "
                              "it yet.")
         curve_columns = {**(columns or {}), **({"run": group} if group else {})}
+        say(f"fitting {law.name} (loss curves)")
         result = _fit_curves(data, law, spec, fix, tie, start, options, strict,
                              columns=curve_columns or None, schedules=schedules, block=block,
                              min_step=min_step, warmup=warmup, unit=unit)
+        if bootstrap:
+            say(f"bootstrap ({bootstrap} refits)")
         return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
     table = prepare(data, law.inputs, columns=columns, weight=weight, group=group,
                     drop_invalid=drop_invalid, n_free=len(spec.free), law_name=law.name,
                     drop=drop, thresholds=thresholds)
     starts = (_piecewise_seed(spec, table) if isinstance(start, str) and start == "piecewise"
               else None if start is None else _starts(spec, start))
+    say(f"fitting {law.name} ({table.n_points} points)")
     problem, core = _solve(spec, table, fix, starts, options)
     found = outliers(np.asarray(core.residuals), thresholds["outliers"],
                      options.delta if options.loss == "huber" else None)
@@ -157,6 +166,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
                          weight=weight, group=table.columns.get("group"), drop=list(drop),
                          thresholds=thresholds)
     result = _finish(law, problem, core, table, summary, recorded, strict, stacklevel=3)
+    if bootstrap:
+        say(f"bootstrap ({bootstrap} refits)")
     return result.bootstrap(bootstrap, seed=seed, by=by) if bootstrap else result
 
 

@@ -6,6 +6,7 @@ not converged.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +36,70 @@ def _warnings(caught) -> None:
     """Prints warnings caught during a command on stderr, one line each."""
     for w in caught:
         typer.echo(f"warning: {w.message}", err=True)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool = True):
+    """A live line on stderr (spinner, stage, elapsed time) while a long job runs; yields the
+    callback that names each stage. Drawn only on a terminal; cleared when the job ends."""
+    console = None
+    if enabled:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    if console is None or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        yield lambda stage: bar.update(task, description=stage)
+
+
+class DownloadBar:
+    """pooch's progress-bar protocol (``total``; ``update``, ``reset``, ``close``) drawn as one
+    task of a rich ``Progress``."""
+
+    def __init__(self, progress, task) -> None:
+        self._progress, self._task, self._total = progress, task, None
+
+    @property
+    def total(self):
+        return self._total
+
+    @total.setter
+    def total(self, value) -> None:
+        self._total = value or None          # 0: the server did not say the size
+        self._progress.update(self._task, total=self._total)
+
+    def update(self, n) -> None:
+        self._progress.advance(self._task, n)
+
+    def reset(self) -> None:
+        self._progress.reset(self._task, total=self._total)
+
+    def close(self) -> None:
+        self._progress.stop_task(self._task)
+
+
+@contextlib.contextmanager
+def _download_bars():
+    """Yields ``remote -> DownloadBar`` for downloads drawn on stderr (on a terminal; else
+    None: downloads stay silent)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TransferSpeedColumn)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=console) as progress:
+        yield lambda remote: DownloadBar(progress, progress.add_task(remote.name, total=None))
 
 
 def _fail(err: Exception) -> None:
@@ -114,14 +179,14 @@ def fit(
         if bad:
             raise ValueError(f"--budget must be a positive, finite number of FLOPs, got {bad[0]:g}.")
         enable_compile_cache()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _progress() as progress:
             warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
             result = scalefit.fit(path, law=law, columns=columns or None, loss=loss, delta=delta,
                                   fix=fixed or None, tie=tied or None, weight=weight,
                                   group=group, drop_invalid=drop_invalid, max_steps=max_steps,
                                   bootstrap=bootstrap, seed=seed, by=by, unit=unit, drop=drop,
                                   thresholds=thresholds, metric=metric, last=last,
-                                  tokens_per_step=tokens_per_step)
+                                  tokens_per_step=tokens_per_step, progress=progress)
         text = result.report(level)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
@@ -743,7 +808,8 @@ def data_fetch(name: Annotated[str, typer.Argument(help="A dataset from `scalefi
     from scalefit.data.datasets import fetch_dataset
 
     try:
-        paths = fetch_dataset(name)
+        with _download_bars() as bars:
+            paths = fetch_dataset(name, progress=bars)
     except scalefit.DataError as err:
         _fail(err)
     for key, path in paths.items():

@@ -198,3 +198,11 @@ def test_numpy_and_jax_evaluate_every_built_in_law_alike():
             in_jax = np.asarray(jax.jit(law.loss_fn())({k: np.float64(v) for k, v in p.items()},
                                                        x, {}))
         np.testing.assert_allclose(in_numpy, in_jax, rtol=1e-12, err_msg=name)
+
+
+def test_a_fit_names_each_stage_as_it_starts(example_path):
+    """The stages the command line's live progress line shows: reading, fitting, bootstrap."""
+    stages = []
+    scalefit.fit(example_path, bootstrap=20, progress=stages.append)
+    assert stages == [f"reading {example_path}", "fitting chinchilla (96 points)",
+                      "bootstrap (20 refits)"]

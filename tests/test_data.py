@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -131,6 +132,38 @@ def test_fetch_downloads_verifies_and_then_uses_the_cache(tmp_path, cache):
     src.unlink()                                         # a second call must not download
     assert fetch(remote, url=src.as_uri()) == path
     assert [p.name for p in cache.rglob("*") if p.is_file()] == ["toy.csv"]
+
+
+def test_an_http_download_drives_the_command_lines_progress_bar(tmp_path, cache):
+    """Over HTTP (a server on this machine), pooch reports the size and every chunk to the bar
+    `scalefit data fetch` draws with rich; the file is checked and cached as ever."""
+    import functools
+    import http.server
+    import threading
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from scalefit.cli import DownloadBar
+
+    payload = b"N,D,loss\n" + b"1,2,3\n" * 5000
+    src, remote = _source_file(tmp_path, payload)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with Progress(console=Console(file=open(os.devnull, "w"))) as progress:
+            task = progress.add_task("toy", total=None)
+            bar = DownloadBar(progress, task)
+            path = fetch(remote, url=f"http://127.0.0.1:{server.server_port}/{src.name}",
+                         progressbar=bar)
+            shown = progress.tasks[0]
+    finally:
+        server.shutdown()
+    assert path.read_bytes() == payload
+    assert bar.total == len(payload) and shown.total == len(payload)
+    assert shown.completed == len(payload) and shown.finished
 
 
 def test_fetch_refuses_a_wrong_digest_and_keeps_nothing(tmp_path, cache):

@@ -136,13 +136,17 @@ def _copy_file_url(url: str, output_file, pooch_obj=None) -> None:
             shutil.copyfileobj(src, output_file)
 
 
-def _download(remote: Remote, url: str, target: Path) -> None:
-    """Downloads ``url`` to ``target`` with pooch, which checks the sha256 before keeping it."""
+def _download(remote: Remote, url: str, target: Path, progressbar=None) -> None:
+    """Downloads ``url`` to ``target`` with pooch, which checks the sha256 before keeping it;
+    ``progressbar`` (pooch's protocol: ``total``, ``update``, ``reset``, ``close``) follows an
+    HTTP download."""
     import pooch
 
     pooch.get_logger().setLevel("WARNING")       # no "Downloading ..." line on every fetch
     target.parent.mkdir(parents=True, exist_ok=True)
-    downloader = _copy_file_url if url.startswith("file://") else None
+    downloader = (_copy_file_url if url.startswith("file://") else
+                  pooch.HTTPDownloader(progressbar=progressbar) if progressbar is not None
+                  else None)
     try:
         pooch.retrieve(url, known_hash=f"sha256:{remote.sha256}", fname=target.name,
                        path=target.parent, downloader=downloader, progressbar=False)
@@ -159,12 +163,14 @@ def _download(remote: Remote, url: str, target: Path) -> None:
                         f"Set SCALEFIT_DATA_DIR to a mirror holding <dir>/{remote.path}.") from err
 
 
-def fetch(name_or_remote: str | Remote, *, url: str | None = None) -> Path:
+def fetch(name_or_remote: str | Remote, *, url: str | None = None, progressbar=None) -> Path:
     """The local path of a pinned dataset file, from the mirror, the cache, or a download.
 
     Args:
         name_or_remote: a name in :data:`DATASETS`, or a :class:`Remote`.
         url: download from here instead of ``remote.url`` (a mirror, or a ``file://`` URL).
+        progressbar: a progress bar for an HTTP download, with pooch's protocol (a ``total``
+            attribute; ``update(n)``, ``reset()``, ``close()``), e.g. the command line's.
 
     Returns:
         The file, its sha256 checked.
@@ -180,7 +186,7 @@ def fetch(name_or_remote: str | Remote, *, url: str | None = None) -> Path:
     target = cache_dir() / remote.path
     if target.is_file() and _sha256(target) == remote.sha256:
         return target
-    _download(remote, url or remote.url, target)
+    _download(remote, url or remote.url, target, progressbar)
     return target
 
 
@@ -395,9 +401,11 @@ def dataset(name: str) -> Dataset:
     raise _unknown(name, known, " (scalefit data list).")
 
 
-def fetch_dataset(name: str) -> dict[str, Path]:
-    """Fetches every file of a registered dataset (mirror, cache or download); key -> path."""
-    return {key: fetch(remote) for key, remote in dataset(name).files.items()}
+def fetch_dataset(name: str, progress=None) -> dict[str, Path]:
+    """Fetches every file of a registered dataset (mirror, cache or download); key -> path.
+    ``progress(remote)``, when given, returns the progress bar for one file (see ``fetch``)."""
+    return {key: fetch(remote, progressbar=None if progress is None else progress(remote))
+            for key, remote in dataset(name).files.items()}
 
 
 def load(name: str, **options) -> pd.DataFrame:
