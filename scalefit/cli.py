@@ -663,6 +663,8 @@ def plot(
                                            "approaches).")] = 0,
     metric: Annotated[str | None, typer.Option(help="The logged metric, for a run log.")] = None,
     dpi: Annotated[float, typer.Option(help="Resolution of a PNG.")] = 150,
+    json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout: the plot, "
+                                       "the file and its size.")] = False,
 ) -> None:
     """Draw a figure: the data and fitted law, residuals, the compute-optimal frontier, a loss
     curve under a schedule, the three approaches, or IsoFLOP profiles.
@@ -710,7 +712,10 @@ def plot(
                     plots.curve_plot(fit, predict, **common)
     except (scalefit.DataError, ValueError) as err:
         _fail(err)
-    typer.echo(f"{kind} plot written to {out}")
+    if json:
+        _emit({"plot": [kind], "path": [str(out)], "bytes": [out.stat().st_size]}, True)
+    else:
+        typer.echo(f"{kind} plot written to {out}")
 
 
 def _curve_inputs() -> tuple:
@@ -801,7 +806,9 @@ def data_list(json: Annotated[bool, typer.Option("--json", help="One JSON docume
 
 
 @data_app.command("fetch")
-def data_fetch(name: Annotated[str, typer.Argument(help="A dataset from `scalefit data list`.")]
+def data_fetch(name: Annotated[str, typer.Argument(help="A dataset from `scalefit data list`.")],
+               json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout: "
+                                                  "each file's key and path.")] = False,
                ) -> None:
     """Download a dataset's pinned files into the cache (sha256-checked); print their paths."""
     import scalefit
@@ -812,6 +819,9 @@ def data_fetch(name: Annotated[str, typer.Argument(help="A dataset from `scalefi
             paths = fetch_dataset(name, progress=bars)
     except scalefit.DataError as err:
         _fail(err)
+    if json:
+        _emit({"file": list(paths), "path": [str(p) for p in paths.values()]}, True)
+        return
     for key, path in paths.items():
         typer.echo(f"{key}: {path}")
 

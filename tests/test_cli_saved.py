@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import scalefit
+from conftest import EPOCH_PATH, requires_dataset
 from scalefit.cli import app
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example_runs.csv"
@@ -98,7 +99,9 @@ def test_the_installed_command_prints_one_json_document(tmp_path):
     assert "law: chinchilla" in done.stderr                 # the report went to stderr
 
 
-@pytest.mark.parametrize("args", [["laws"], ["data", "list"], ["backtest", "{example}"]])
+@pytest.mark.parametrize("args", [["laws"], ["data", "list"], ["backtest", "{example}"],
+                                  pytest.param(["data", "fetch", "chinchilla"],
+                                               marks=requires_dataset(EPOCH_PATH))])
 def test_listing_commands_print_one_json_document(args):
     result = CliRunner().invoke(app, [a.format(example=EXAMPLE) for a in args] + ["--json"])
     assert result.exit_code == 0, result.output
@@ -142,6 +145,10 @@ def test_the_plot_command_draws_from_runs_or_a_saved_fit(saved, tmp_path):
     assert (tmp_path / "curve.svg").read_text().lstrip().startswith("<?xml")
     bad = runner.invoke(app, ["plot", "residuals", str(saved), "--out", str(tmp_path / "r.png")])
     assert bad.exit_code == 2 and "needs the data fitted" in bad.stderr
+    as_json = runner.invoke(app, ["plot", "frontier", str(saved), "--out", str(tmp_path / "f.pdf"),
+                                  "--json"])
+    assert json.loads(as_json.stdout) == [{"plot": "frontier", "path": str(tmp_path / "f.pdf"),
+                                           "bytes": (tmp_path / "f.pdf").stat().st_size}]
     unknown = runner.invoke(app, ["plot", "violin", str(EXAMPLE), "--out", "v.png"])
     assert unknown.exit_code == 2 and "unknown plot 'violin'" in unknown.stderr
 
