@@ -30,6 +30,35 @@ def test_an_equal_law_built_twice_does_not_recompile():
     assert scalefit.laws.power_law("steps") == scalefit.laws.power_law("steps")
 
 
+def test_a_kernel_is_exported_once_and_later_processes_load_it_untraced(tmp_path):
+    """With an export folder (the CLI and these tests set one), the traced screen and solve
+    programs are kept as StableHLO and loaded by a later process instead of traced again, with
+    the same result; a law defined in a user's code (a lambda here) is never exported."""
+    from scalefit.core import exported
+
+    runs = power_points()
+    previous = exported._FOLDER["path"]
+    exported.use_exports(tmp_path)
+    exported._LOADED.clear()                     # as in a new process
+    try:
+        first = scalefit.fit(runs, law=scalefit.laws.power_law("steps"))
+        files = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
+        assert files == ["screen", "solve"]
+        exported._LOADED.clear()
+        before = compilations()
+        again = scalefit.fit(runs, law=scalefit.laws.power_law("steps"))
+        assert compilations() == before          # loaded from the files, not traced
+        assert again.params == first.params and again.objective == first.objective
+        mine = Law(name="mine", inputs=("steps",),
+                   params=(Param("E", log=True, grid=(1.0, 2.0)), Param("A", log=True, grid=(10.0,)),
+                           Param("alpha", grid=(0.2, 0.5))),
+                   loss=lambda p, x: p["E"] + p["A"] * x["steps"] ** -p["alpha"])
+        assert scalefit.fit(runs, law=mine).convergence.ok
+        assert len(list(tmp_path.iterdir())) == 2
+    finally:
+        exported.use_exports(previous)
+
+
 def test_user_starts_in_one_bucket_share_a_compilation():
     runs = power_points()
     law = scalefit.laws.power_law("steps")

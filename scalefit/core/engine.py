@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._options import DEFAULTS, Options
+from . import exported
 from .data import Data, bucket, pad
 from .objective import evaluate, law_inputs, objective, point_terms, residuals
 from .result import Convergence, CoreResult, Lanes, Stop
@@ -208,8 +209,9 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
             m = min(size, L - s)
             u = np.concatenate([U0[s:s + m], np.repeat(U0[s:s + 1], size - m, axis=0)])
             w = np.concatenate([WL[s:s + m], np.repeat(WL[s:s + 1], size - m, axis=0)])
-            out = _solve(spec, _lanes_on_devices(u), _lanes_on_devices(w), jdata, *args,
-                         chunk=chunk)
+            out = exported.call("solve", _solve, spec, (_lanes_on_devices(u),
+                                                        _lanes_on_devices(w), jdata, *args),
+                                {"chunk": chunk})
             part = {k: np.asarray(a)[:m] for k, a in out.items()}
             part["f"] = np.where(np.isfinite(part["f"]), part["f"], np.inf)
             parts.append(Lanes(**part))
@@ -248,9 +250,10 @@ def screen(spec: Spec, data: Data, fixed: Mapping[str, float], U: np.ndarray, W:
     Wp = np.zeros((len(W), data.n_pad))
     Wp[:, :W.shape[1]] = W
     with jax.enable_x64(True):
-        idx = _screen(spec, jnp.asarray(pad(U, S, 0.0)), np.int32(len(U)), _jax_data(data),
-                      jnp.asarray(Wp), jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64),
-                      np.float64(delta), k=min(k, S), chunk=chunk)
+        idx = exported.call("screen", _screen, spec, (
+            jnp.asarray(pad(U, S, 0.0)), np.int32(len(U)), _jax_data(data), jnp.asarray(Wp),
+            jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64), np.float64(delta)),
+            {"k": min(k, S), "chunk": chunk})
     return np.asarray(idx)[:, :min(k, len(U))]
 
 
