@@ -25,6 +25,7 @@ _LAZY = {
     "hyper": ("hyper", None), "fit_hyper": ("hyper", "fit_hyper"),
     "approaches": ("approaches", None), "plot": ("plot", None),
     "compare_approaches": ("approaches", "compare_approaches"),
+    "constrained": ("constrained", None),
 }
 
 __all__ = ["__version__", "ConvergenceWarning", "DataError", "ExtrapolationWarning", "FitError",

@@ -221,8 +221,10 @@ class Allocation:
 
 def _needs_nd(law: Law, what: str) -> None:
     if not {"N", "D"} <= set(law.inputs) or len(law.inputs) != 2:
+        hint = (" For data_constrained, use scalefit.constrained.optimal_allocation(params, "
+                "compute, unique_tokens)." if law.name == "data_constrained" else "")
         raise ValueError(f"{law.name} is a law of {', '.join(law.inputs)}; {what} needs a law "
-                         "of exactly N and D (e.g. chinchilla or kaplan).")
+                         f"of exactly N and D (e.g. chinchilla or kaplan).{hint}")
 
 
 def _positive(name: str, values) -> np.ndarray:

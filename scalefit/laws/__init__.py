@@ -18,6 +18,7 @@ _REGISTRY = {
     "power_C": ("_power", "power_C"),
     "power_D": ("_power", "power_D"),
     "power_N": ("_power", "power_N"),
+    "data_constrained": ("_data_constrained", "data_constrained"),
 }
 LAW_NAMES = tuple(_REGISTRY)
 
