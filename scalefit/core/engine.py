@@ -48,6 +48,9 @@ SCREEN_CELLS = 1 << 18  # starts x cells evaluated at once while screening (floa
 SCREEN_POINTS = 16384   # screen and solve on an even subsample of at most this many points,
 REFINE = 4              # then solve this many of the best on all points
 LANE_CELLS = 1 << 22    # lanes x points of weights handed to one solve call
+CALL_LANES = 32         # ... and at most this many lanes per call on a CPU: a fit's 32 solved
+                        # starts and any bootstrap (in batches of 32 refits) then run one
+                        # compiled program, where each lane count compiled its own (1.5-2 s)
 
 _TRACES: collections.Counter = collections.Counter()
 
@@ -172,8 +175,9 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
     """Solves each lane l from search-scale start U0[l] under weights WL[l]; one result per lane.
 
     The lane count is padded to ``lane_bucket(L)`` (so nearby counts share a compilation) and
-    lanes run in blocks of at most ``LANE_CELLS`` weights, each a multiple of ``chunk`` times
-    the device count; padding repeats a block's first lane and its results are dropped.
+    lanes run in blocks of at most ``LANE_CELLS`` weights (and, on a CPU, ``CALL_LANES`` lanes),
+    each a multiple of ``chunk`` times the device count; padding repeats a block's first lane
+    and its results are dropped.
 
     Args:
         spec: the law with its free, fixed and tied parameters and the loss.
@@ -197,6 +201,8 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
         WL = np.concatenate([WL, np.zeros((L, data.n_pad - WL.shape[1]))], axis=1)
     unit = chunk * jax.device_count()
     block = max(unit, (LANE_CELLS // data.n_pad) // unit * unit)
+    if jax.default_backend() == "cpu":        # one program for every batch of lanes
+        block = max(unit, min(block, CALL_LANES // unit * unit))
     size = min(block, -(-lanes // unit) * unit)
     lo, hi = spec.bounds()
     settings = _settings(options, float(np.sum(data.weight)))
