@@ -111,7 +111,9 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
     say(f"reading {data if isinstance(data, (str, os.PathLike)) else 'the runs'}")
     if metric is not None or last or tokens_per_step is not None or _is_log(data):
         data, unit = _from_log(data, columns, metric, last, tokens_per_step, unit)
-        columns = None
+        # a mapping onto a column the tidy rows still carry (e.g. U=unique_tokens) still applies
+        columns = {k: v for k, v in (columns or {}).items()
+                   if v in data.columns and k not in data.columns} or None
     if isinstance(law, str) and law == "auto":
         if fix or tie or start is not None:
             raise ValueError("law='auto' compares several laws, so it takes no fix, tie or "
