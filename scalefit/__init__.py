@@ -25,7 +25,7 @@ _LAZY = {
     "hyper": ("hyper", None), "fit_hyper": ("hyper", "fit_hyper"),
     "approaches": ("approaches", None), "plot": ("plot", None),
     "compare_approaches": ("approaches", "compare_approaches"),
-    "constrained": ("constrained", None),
+    "constrained": ("constrained", None), "loss_to_loss": ("loss_to_loss", None),
 }
 
 __all__ = ["__version__", "ConvergenceWarning", "DataError", "ExtrapolationWarning", "FitError",

@@ -18,7 +18,8 @@ pairings the paper studies are all pairings of runs by (N, D):
 
 Here "train loss" is a run's validation loss on its own training distribution. ``pairs`` pairs
 runs of the paper's sweep (``scalefit.data.load("loss-to-loss")``), ``fit_map`` fits (K, kappa)
-with scalefit's engine (a one-input law, Huber on log residuals of L_y), ``translate`` carries a
+with scalefit's engine (a law of one input, the x loss: by default the paper's least squares on
+log(L_y - E_y) against log(L_x - E_x)), ``translate`` carries a
 kaplan_e law from dataset x to dataset y, and ``train_to_train`` runs the paper's recipe on the
 held-out 3.3B-parameter runs. Pure functions over pandas and numpy.
 """
@@ -79,7 +80,8 @@ loss_map_law = Law(
 """The loss-to-loss map as a scalefit law of one input, ``x = L_x / m_x``, predicting
 ``L_y / m_y`` (m the smallest fitted loss of each side): y = k (x - ex)**kappa + ey. On these
 scales the shifts' bounds, [0, 1), are the same for every pair of losses, so every map shares one
-compilation; ``LossMap`` holds the parameters on the losses' own scale."""
+compilation; ``LossMap`` holds the parameters on the losses' own scale. With both shifts held at
+0 it is the power law y = k x**kappa that ``fit_map`` fits to the shifted losses."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,12 @@ class LossMap:
         K, kappa: the map's scale and exponent.
         E_x, E_y: the shifts (irreducible losses of x and y), given or searched.
         x, y: names of the two losses (for messages and tables).
-        fit: the engine's record (``scalefit.Fit`` of ``loss_map_law``, on the scaled losses:
+        fit: the engine's record (``scalefit.Fit`` of ``loss_map_law`` on the scaled losses:
             residuals, convergence, objective, which shifts were fixed).
-        scale_x, scale_y: the smallest fitted L_x and L_y, the scales of ``fit``.
+        scale_x, scale_y: the scales of ``fit``'s x and y: the smallest fitted L_x and L_y
+            (``space="loss"``) or L_x - E_x and L_y - E_y (``space="shifted"``).
+        space: what was fitted: ``"shifted"`` (log(L_y - E_y) against log(L_x - E_x), squared
+            residuals) or ``"loss"`` (log L_y, Huber).
         searched: the shifts that were searched rather than given.
     """
 
@@ -105,6 +110,7 @@ class LossMap:
     fit: object
     scale_x: float
     scale_y: float
+    space: str = "shifted"
     searched: tuple[str, ...] = ()
 
     @property
@@ -134,7 +140,7 @@ def _losses(name: str, values) -> np.ndarray:
     bad = ~np.isfinite(a) | (a <= 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}[{i}] = {a[i]!r}: losses must be positive and finite; drop "
+        raise ValueError(f"{name}[{i}] = {float(a[i])!r}: losses must be positive and finite; drop "
                          "that run or fix its loss.")
     return a
 
@@ -153,23 +159,30 @@ def _shift(name: str, value, losses: np.ndarray, side: str) -> float | None:
 
 
 def fit_map(x_loss, y_loss, E_x: float | None = None, E_y: float | None = None, *,
-            x: str = "x", y: str = "y", **options) -> LossMap:
+            x: str = "x", y: str = "y", space: str | None = None, **options) -> LossMap:
     """Fits L_y = K (L_x - E_x)**kappa + E_y to paired losses (Brandfonbrener et al. 2024).
 
-    K and kappa are found by ``scalefit.fit`` (Huber on log residuals of L_y, delta 1e-3, from
-    the starts of ``loss_map_law``); a shift given (the paper takes E_x and E_y from kaplan_e
-    fits of each dataset, see ``fit_train``) is held fixed, a shift left None is searched,
-    below the smallest loss of its side.
+    The paper takes E_x and E_y from kaplan_e fits of each dataset (see ``fit_train``) and fits
+    K and kappa by least squares on log(L_y - E_y) = log K + kappa log(L_x - E_x): ``space=
+    "shifted"``, the default when both shifts are given. ``space="loss"`` instead minimises
+    scalefit's usual objective, Huber (delta 1e-3) on log residuals of L_y itself; it is the
+    only choice when a shift is left None to be searched (below the smallest loss of its side),
+    since on the shifted scale a moving shift changes the data being fitted. Either way the fit
+    is ``scalefit.fit`` of ``loss_map_law`` (in the shifted space, with both of its shifts
+    held at 0 and ``loss="squared"``), and its record is kept as ``LossMap.fit``.
 
     Args:
         x_loss, y_loss: the two losses of each pair (e.g. the columns of ``pairs``).
         E_x, E_y: the irreducible losses of x and y, or None to search them.
         x, y: names of the two losses, kept with the map.
+        space: ``"shifted"`` (the paper's log-log least squares) or ``"loss"``; default
+            ``"shifted"`` when both shifts are given, else ``"loss"``.
         options: passed to ``scalefit.fit`` (``loss``, ``delta``, ``n_solve``, ``start``, ...).
 
     Raises:
         ValueError: unequal lengths, a loss that is not positive and finite, too few pairs for
-            the free parameters, or a shift not below its side's smallest loss.
+            the free parameters, a shift not below its side's smallest loss, or
+            ``space="shifted"`` with a shift to search.
     """
     from .api import fit as _fit
 
@@ -178,19 +191,38 @@ def fit_map(x_loss, y_loss, E_x: float | None = None, E_y: float | None = None, 
         raise ValueError(f"x_loss has {len(lx)} values but y_loss {len(ly)}; give one of each "
                          "per pair of runs (see pairs()).")
     ex, ey = _shift("E_x", E_x, lx, "x"), _shift("E_y", E_y, ly, "y")
-    free = 2 + (ex is None) + (ey is None)
+    searched = tuple(n for n, v in (("E_x", ex), ("E_y", ey)) if v is None)
+    space = ("loss" if searched else "shifted") if space is None else space
+    if space not in ("shifted", "loss"):
+        raise ValueError(f"space must be 'shifted' (log-log least squares on L - E, the "
+                         f"paper's fit) or 'loss' (Huber on log L_y); got {space!r}.")
+    if space == "shifted" and searched:
+        raise ValueError(f"space='shifted' needs both shifts given, but {' and '.join(searched)} "
+                         "is None; give it (e.g. the E of a kaplan_e fit), or use space='loss' "
+                         "to search it.")
+    free = 2 + len(searched)
     if len(lx) <= free:
         raise ValueError(f"{len(lx)} pairs cannot fit a loss-to-loss map with {free} free "
                          "parameters; give more pairs, or fix E_x and E_y.")
-    mx, my = float(lx.min()), float(ly.min())
-    fix = {**({} if ex is None else {"ex": ex / mx}), **({} if ey is None else {"ey": ey / my})}
-    frame = pd.DataFrame({"x": lx / mx, "loss": ly / my})
+    if space == "shifted":
+        sx, sy = lx - ex, ly - ey
+        mx, my = float(sx.min()), float(sy.min())
+        fix = {"ex": 0.0, "ey": 0.0}
+        options = {"loss": "squared", **options}
+    else:
+        sx, sy = lx, ly
+        mx, my = float(lx.min()), float(ly.min())
+        fix = {**({} if ex is None else {"ex": ex / mx}), **({} if ey is None else {"ey": ey / my})}
+    frame = pd.DataFrame({"x": sx / mx, "loss": sy / my})
     result = _fit(frame, loss_map_law, fix=fix or None, **options)
     p = result.params
-    return LossMap(K=float(p["k"]) * my / mx ** float(p["kappa"]), kappa=float(p["kappa"]),
-                   E_x=float(p["ex"]) * mx, E_y=float(p["ey"]) * my, x=x, y=y, fit=result,
-                   scale_x=mx, scale_y=my,
-                   searched=tuple(n for n, v in (("E_x", ex), ("E_y", ey)) if v is None))
+    K = float(p["k"]) * my / mx ** float(p["kappa"])
+    if space == "shifted":
+        shifts = (ex, ey)
+    else:
+        shifts = (float(p["ex"]) * mx, float(p["ey"]) * my)
+    return LossMap(K=K, kappa=float(p["kappa"]), E_x=shifts[0], E_y=shifts[1], x=x, y=y,
+                   fit=result, scale_x=mx, scale_y=my, space=space, searched=searched)
 
 
 # --- pairing runs -------------------------------------------------------------------------------
@@ -311,7 +343,8 @@ def fit_train(runs: pd.DataFrame, data: str, **options):
 
 
 def train_to_train(runs: pd.DataFrame, sets: Sequence[str] | None = None,
-                   laws: Mapping[str, object] | None = None) -> pd.DataFrame:
+                   laws: Mapping[str, object] | None = None, space: str = "shifted",
+                   **options) -> pd.DataFrame:
     """The paper's train-to-train extrapolation (Brandfonbrener et al. 2024, Sec. 4): for every
     ordered pair (x, y) of training sets, fit the map on the sweep's paired runs with E_x, E_y
     from each set's kaplan_e fit, then predict the held-out run of y from the held-out run of x.
@@ -321,6 +354,7 @@ def train_to_train(runs: pd.DataFrame, sets: Sequence[str] | None = None,
         sets: the training sets (default all of ``TRAIN_EVAL``).
         laws: training set -> its kaplan_e fit (a ``Fit`` or a parameter mapping); default
             ``fit_train`` of each.
+        space, options: how each map is fitted (``fit_map``; default the paper's fit).
 
     Returns:
         One row per ordered pair: ``x``, ``y``, ``K``, ``kappa``, ``E_x``, ``E_y``,
@@ -342,7 +376,8 @@ def train_to_train(runs: pd.DataFrame, sets: Sequence[str] | None = None,
             sweep, held = paired[~paired["heldout"]], paired[paired["heldout"]]
             if len(held) != 1:
                 raise ValueError(f"{a} -> {b}: expected one held-out pair, found {len(held)}.")
-            m = fit_map(sweep["x"], sweep["y"], E[a], E[b], x=a, y=b)
+            m = fit_map(sweep["x"], sweep["y"], E[a], E[b], x=a, y=b, space=space,
+                        **options)
             xl, actual = float(held["x"].iloc[0]), float(held["y"].iloc[0])
             predicted = m.predict(xl)
             rows.append({"x": a, "y": b, "K": m.K, "kappa": m.kappa, "E_x": m.E_x, "E_y": m.E_y,

@@ -12,6 +12,7 @@ __all__ = ["Law", "Param", "exp_steps", "xp_of", "LAW_NAMES", "get_law", "power_
 _REGISTRY = {
     "chinchilla": ("_chinchilla", "chinchilla"),
     "kaplan": ("_kaplan", "kaplan"),
+    "kaplan_e": ("_kaplan_e", "kaplan_e"),
     "farseer": ("_farseer", "farseer"),
     "multi_power": ("_curves", "multi_power"),
     "lr_annealing": ("_curves", "lr_annealing"),
