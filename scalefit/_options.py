@@ -19,6 +19,12 @@ class Options:
     Attributes:
         loss: ``"huber"`` (Hoffmann et al.) or ``"squared"`` (half squared log residuals).
         delta: Huber's delta on log residuals.
+        quantile: 0.5 (default) weighs points above and below the fitted curve alike; below 0.5
+            a point the law under-predicts (its loss above the curve) costs ``quantile / (1 -
+            quantile)`` of one as far below the curve, so the fit moves toward the lower envelope
+            of the points (e.g. the best run at each compute); above 0.5, the upper envelope.
+            Like a quantile regression's level, it is about the share of points left below the
+            curve.
         n_solve: starts solved after screening the grid; None solves every start.
         max_steps: solver steps per start.
         gtol: converged when max |gradient| <= gtol * objective (+ float64 round-off floor) ...
@@ -34,6 +40,7 @@ class Options:
 
     loss: str = "huber"
     delta: float = 1e-3
+    quantile: float = 0.5
     n_solve: int | None = 32
     max_steps: int = 500
     gtol: float = 1e-8
@@ -47,6 +54,9 @@ class Options:
         if not (isinstance(self.delta, (int, float)) and math.isfinite(self.delta)
                 and self.delta > 0):
             raise ValueError(f"delta must be positive and finite, got {self.delta}.")
+        if not (isinstance(self.quantile, (int, float)) and 0 < self.quantile < 1):
+            raise ValueError(f"quantile must lie strictly between 0 and 1 (0.5: symmetric; "
+                             f"e.g. 0.1 to fit the lower envelope), got {self.quantile}.")
         if self.n_solve is not None and (int(self.n_solve) != self.n_solve or self.n_solve < 1):
             raise ValueError(f"n_solve must be a positive integer or None (solve all), "
                              f"got {self.n_solve}.")
@@ -71,6 +81,13 @@ class Options:
                                  f"{chosen['n_solve']!r}.")
             chosen["n_solve"] = None
         return dataclasses.replace(DEFAULTS, **chosen)
+
+    def loss_shape(self):
+        """(delta, quantile): the traced numbers of the loss the kernels take (so changing
+        either never recompiles)."""
+        import numpy as np
+
+        return np.array([self.delta, self.quantile], np.float64)
 
     def to_dict(self) -> dict:
         """Returns the options as plain values (what a saved fit records)."""

@@ -182,9 +182,12 @@ def report(fit, level: float = 0.95) -> str:
     if boot is not None:
         lines.append(f"bootstrap: {boot.describe()}")
     loss = fit.options.get("loss", "huber")
+    q = fit.options.get("quantile", 0.5)
+    side = (f"; quantile {q:g}: points above the curve weigh {q / (1 - q):.3g}x those below, "
+            f"toward the {'lower' if q < 0.5 else 'upper'} envelope" if q != 0.5 else "")
     lines.append(f"objective: {fit.objective:.10g} (sum of {loss}"
                  + (f", delta={fit.options['delta']:g}" if loss == "huber" else "")
-                 + " over log residuals)")
+                 + f" over log residuals{side})")
     verdict = "converged" if c.ok else "NOT converged"
     ran = runaway(fit)
     why = c.stop.message.split(";")[0] + "; see the warning below" if ran else c.stop.message

@@ -39,7 +39,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         drop: Sequence[str] = (), thresholds: Mapping[str, float] | None = None,
         schedules=None, block: int | None = None, min_step: int = 0, warmup: str = "included",
         metric: str | None = None, last: bool = False, tokens_per_step: float | None = None,
-        loss: str | None = None, delta: float | None = None,
+        loss: str | None = None, delta: float | None = None, quantile: float = DEFAULTS.quantile,
         n_solve: int | str | None = None, max_steps: int | None = None,
         gtol: float = DEFAULTS.gtol, xtol: float = DEFAULTS.xtol,
         drop_invalid: bool = False, strict: bool = False, progress=None) -> Fit:
@@ -89,6 +89,9 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
             optimizer step (D = step x tokens_per_step when D is not logged). Logs are read by
             ``scalefit.data.logs.read_log`` and selected by ``scalefit.data.tidy.select``; the
             notes say which columns were read as what.
+        quantile: 0.5 fits the middle of the points; below it the fit moves toward their lower
+            envelope (e.g. 0.1: a point above the curve costs 1/9 of one as far below it),
+            above it toward the upper one (``scalefit.Options.quantile``).
         loss, delta, n_solve, max_steps, gtol, xtol: see ``scalefit.Options``; ``loss``,
             ``delta``, ``n_solve`` and ``max_steps`` default to the law's own choice
             (``Law.fit_defaults``: Farseer fits squared log residuals with up to 3,000 steps;
@@ -127,7 +130,7 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
                       drop_invalid=drop_invalid, strict=strict)
     law = get_law(law)
     options = Options.resolve(law.fit_defaults, loss=loss, delta=delta, n_solve=n_solve,
-                              max_steps=max_steps, gtol=gtol, xtol=xtol)
+                              max_steps=max_steps, gtol=gtol, xtol=xtol, quantile=quantile)
     spec = Spec.build(law, fix, tie, options.loss)
     fix = {k: float(v) for k, v in (fix or {}).items()}
     drop, thresholds = check_rules(drop, thresholds)

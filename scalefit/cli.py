@@ -125,6 +125,10 @@ def fit(
                                              "or the law's own).")] = None,
     delta: Annotated[float | None, typer.Option(help="Huber delta on log residuals (default "
                                                 f"{DEFAULTS.delta:g}).")] = None,
+    quantile: Annotated[float, typer.Option(help="Below 0.5, fit toward the lower envelope of "
+                                            "the points (e.g. 0.1: a point above the curve "
+                                            "costs 1/9 of one below); 0.5: the middle.")
+                        ] = DEFAULTS.quantile,
     fix: Annotated[list[str], typer.Option(help="Hold a parameter: NAME=VALUE. Repeatable.")] = [],  # noqa: B006
     tie: Annotated[list[str], typer.Option(help="Tie a parameter: NAME=OTHER. Repeatable.")] = [],  # noqa: B006
     weight: Annotated[str | None, typer.Option(help="Column of per-point weights.")] = None,
@@ -182,6 +186,7 @@ def fit(
         with warnings.catch_warnings(), _progress() as progress:
             warnings.simplefilter("ignore", scalefit.ConvergenceWarning)
             result = scalefit.fit(path, law=law, columns=columns or None, loss=loss, delta=delta,
+                                  quantile=quantile,
                                   fix=fixed or None, tie=tied or None, weight=weight,
                                   group=group, drop_invalid=drop_invalid, max_steps=max_steps,
                                   bootstrap=bootstrap, seed=seed, by=by, unit=unit, drop=drop,

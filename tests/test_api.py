@@ -288,3 +288,23 @@ def test_a_parquet_file_fits_like_its_csv(example_path, example_fit, tmp_path):
     fit = scalefit.fit(path)
     assert fit.data["source"] == str(path)
     assert fit.params == pytest.approx(example_fit.params, rel=1e-9)
+
+
+def test_a_low_quantile_fits_the_lower_envelope_of_the_points():
+    """Runs that fall short of the best achievable loss lie only above it: the default fit
+    goes through their middle, quantile=0.05 follows the lower envelope, the truth."""
+    rng = np.random.default_rng(0)
+    D = np.repeat(np.geomspace(1e8, 1e11, 12), 8)
+    best = 1.8 + 400.0 * D ** -0.3
+    loss = best * (1 + np.abs(rng.normal(0, 0.03, D.size)))       # short of the envelope only
+    loss[::8] = best[::8]                                           # one run per D reaches it
+    runs = pd.DataFrame({"D": D, "loss": loss})
+    middle = scalefit.fit(runs, law="power_D")
+    lower = scalefit.fit(runs, law="power_D", quantile=0.05)
+    assert lower.convergence.ok and lower.options["quantile"] == 0.05
+    gap = lambda f: np.max(np.abs(f.predict(D=D) / best - 1))  # noqa: E731
+    assert gap(lower) < 0.005 < 0.01 < gap(middle)
+    assert np.mean(runs["loss"] < middle.predict(D=D)) > 0.2       # the middle cuts through
+    assert "quantile 0.05: points above the curve weigh 0.0526x" in lower.report()
+    with pytest.raises(ValueError, match="quantile must lie strictly between 0 and 1"):
+        scalefit.fit(runs, law="power_D", quantile=1.0)

@@ -84,18 +84,18 @@ def _jax_data(data: Data) -> Data:
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "k", "chunk"))
-def _screen(spec, U, n_real, data, W, fixed, delta, *, k, chunk):
+def _screen(spec, U, n_real, data, W, fixed, shape, *, k, chunk):
     """Indices (B, k) of the k lowest-objective starts for each weight vector (float32)."""
     _TRACES["screen"] += 1
     # Screening only ranks the starts, so it runs in float32 (4x faster); every solve is
     # float64. Context leaves stay as they are. A start that overflows ranks last.
     f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
     data = data._replace(x={n: f32(v) for n, v in data.x.items()}, log_y=f32(data.log_y))
-    W, fixed, delta = f32(W), f32(fixed), f32(delta)
+    W, fixed, shape = f32(W), f32(fixed), f32(shape)
 
     def one_chunk(Uc):
         r = jax.vmap(lambda u: residuals(spec, u, data, fixed))(Uc)
-        rho = point_terms(r, delta, spec.loss)[0]
+        rho = point_terms(r, shape, spec.loss)[0]
         return jnp.einsum("sn,bn->sb", rho, W)
 
     S, p = U.shape
@@ -104,9 +104,9 @@ def _screen(spec, U, n_real, data, W, fixed, delta, *, k, chunk):
     return jax.lax.top_k(-F, k)[1]
 
 
-def _lane(spec, u0, w, data, fixed, delta, lo, hi, settings):
-    ev = functools.partial(evaluate, spec, data=data, w=w, fixed=fixed, delta=delta)
-    obj = functools.partial(objective, spec, data=data, w=w, fixed=fixed, delta=delta)
+def _lane(spec, u0, w, data, fixed, shape, lo, hi, settings):
+    ev = functools.partial(evaluate, spec, data=data, w=w, fixed=fixed, shape=shape)
+    obj = functools.partial(objective, spec, data=data, w=w, fixed=fixed, shape=shape)
     st = solve_one(ev, obj, u0, lo, hi, settings)
     f, g, _, He, noise, meat = ev(st.u)
     gnorm = jnp.max(jnp.abs(jnp.where(held(st.u, g, lo, hi), 0.0, g)))
@@ -114,9 +114,9 @@ def _lane(spec, u0, w, data, fixed, delta, lo, hi, settings):
                 stop=st.stop, steps=st.steps, snorm=st.snorm, hessian=He, meat=meat)
 
 
-def _lanes_local(spec, chunk, U0, WL, data, fixed, delta, lo, hi, settings):
+def _lanes_local(spec, chunk, U0, WL, data, fixed, shape, lo, hi, settings):
     L, p = U0.shape
-    one = lambda u0, w: _lane(spec, u0, w, data, fixed, delta, lo, hi, settings)  # noqa: E731
+    one = lambda u0, w: _lane(spec, u0, w, data, fixed, shape, lo, hi, settings)  # noqa: E731
     out = jax.lax.map(lambda a: jax.vmap(one)(*a),
                       (U0.reshape(L // chunk, chunk, p), WL.reshape(L // chunk, chunk, -1)))
     return jax.tree.map(lambda a: a.reshape((L,) + a.shape[2:]), out)
@@ -137,7 +137,7 @@ def _lanes_on_devices(a: np.ndarray):
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "chunk"))
-def _solve(spec, U0, WL, data, fixed, delta, lo, hi, settings, *, chunk):
+def _solve(spec, U0, WL, data, fixed, shape, lo, hi, settings, *, chunk):
     """Solves every lane (start U0[l] under weights WL[l]); lanes sharded over devices."""
     _TRACES["solve"] += 1
     body = functools.partial(_lanes_local, spec, chunk)
@@ -146,7 +146,7 @@ def _solve(spec, U0, WL, data, fixed, delta, lo, hi, settings, *, chunk):
 
         body = jax.shard_map(body, mesh=_mesh(), in_specs=(P("lanes"), P("lanes")) + (P(),) * 6,
                              out_specs=P("lanes"), check_vma=False)
-    return body(U0, WL, data, fixed, delta, lo, hi, settings)
+    return body(U0, WL, data, fixed, shape, lo, hi, settings)
 
 
 @functools.partial(jax.jit, static_argnames=("spec",))
@@ -209,7 +209,7 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
     parts = []
     with jax.enable_x64(True):
         jdata = _jax_data(data)
-        args = (jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64), np.float64(options.delta),
+        args = (jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64), options.loss_shape(),
                 jnp.asarray(lo), jnp.asarray(hi), settings)
         for s in range(0, L, size):
             m = min(size, L - s)
@@ -243,7 +243,7 @@ def subsample(data: Data, n: int) -> tuple[Data, np.ndarray, int]:
 
 
 def screen(spec: Spec, data: Data, fixed: Mapping[str, float], U: np.ndarray, W: np.ndarray,
-           k: int, delta: float) -> np.ndarray:
+           k: int, shape) -> np.ndarray:
     """Returns (B, k) indices of the k best of the search-scale starts U for each weight vector.
 
     Starts are evaluated in chunks of at most ``SCREEN_CELLS`` start-cells (``cells``), so
@@ -258,7 +258,7 @@ def screen(spec: Spec, data: Data, fixed: Mapping[str, float], U: np.ndarray, W:
     with jax.enable_x64(True):
         idx = exported.call("screen", _screen, spec, (
             jnp.asarray(pad(U, S, 0.0)), np.int32(len(U)), _jax_data(data), jnp.asarray(Wp),
-            jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64), np.float64(delta)),
+            jnp.asarray([fixed[n] for n in spec.fixed], jnp.float64), np.asarray(shape, np.float64)),
             {"k": min(k, S), "chunk": chunk})
     return np.asarray(idx)[:, :min(k, len(U))]
 
@@ -289,7 +289,7 @@ def solve(spec: Spec, data: Data, n: int, fixed: Mapping[str, float] | None = No
     Wsub = W[:, idx] * scale
     k = len(U) if options.n_solve is None else min(options.n_solve, len(U))
     pick = np.broadcast_to(np.arange(len(U)), (len(W), k)) if k == len(U) else \
-        screen(spec, sub, fixed, U, Wsub, k, options.delta)
+        screen(spec, sub, fixed, U, Wsub, k, options.loss_shape())
     lanes = solve_lanes(spec, sub, fixed, U[pick.ravel()], np.repeat(Wsub, k, axis=0), options)
     parts = [lanes.take(slice(b * k, (b + 1) * k)) for b in range(len(W))]
     refined = [None] * len(W)
