@@ -10,7 +10,7 @@ compile of the loaded program then comes from the persistent cache.
 The key is a hash of everything the program depends on: the kernel's name and static arguments,
 the law's declaration (name, inputs, parameters, context) and the source of its function, the
 free, fixed and tied parameters and the loss, the shapes and dtypes of the arguments, the source
-of the core and of the law specification modules, the JAX and jaxlib versions and the backend.
+of the core and of every law module, the JAX and jaxlib versions and the backend.
 Only laws whose function is a module-level function (or an instance of a module-level class
 with a value ``repr``) of a module under ``scalefit.`` get a key; any other law, and any
 multi-device run, is traced as usual. A file that cannot be read or written is skipped
@@ -51,9 +51,20 @@ def _source_hash(module: str) -> str | None:
         return None
 
 
-_CORE = ("scalefit.core.engine", "scalefit.core.objective", "scalefit.core.solver",
-         "scalefit.core.spec", "scalefit.core.data", "scalefit.laws._spec", "scalefit.laws._xp",
-         "scalefit._options")
+@functools.lru_cache(maxsize=1)
+def _core_hash() -> str | None:
+    """One hash over the source of the core, the law modules and the options: the code every
+    kernel is traced from (a change to any of them makes new keys)."""
+    package = Path(__file__).resolve().parents[1]
+    files = sorted([*(package / "core").glob("*.py"), *(package / "laws").glob("*.py"),
+                    package / "_options.py"])
+    digest = hashlib.sha256()
+    try:
+        for f in files:
+            digest.update(f.name.encode() + f.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _function_id(fn) -> str | None:
@@ -73,8 +84,8 @@ def _function_id(fn) -> str | None:
 def _key(name: str, spec, static: dict, leaves) -> str | None:
     law = spec.law
     fn = _function_id(law.loss if law.loss is not None else law.log_loss)
-    core = [_source_hash(m) for m in _CORE]
-    if fn is None or None in core or jax.device_count() != 1:
+    core = _core_hash()
+    if fn is None or core is None or jax.device_count() != 1:
         return None
     import jaxlib
 
