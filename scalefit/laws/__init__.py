@@ -20,6 +20,8 @@ _REGISTRY = {
     "power_D": ("_power", "power_D"),
     "power_N": ("_power", "power_N"),
     "data_constrained": ("_data_constrained", "data_constrained"),
+    "overtraining": ("_overtraining", "overtraining"),
+    "downstream_error": ("_overtraining", "downstream_error"),
 }
 LAW_NAMES = tuple(_REGISTRY)
 
