@@ -26,7 +26,7 @@ _LAZY = {
     "approaches": ("approaches", None), "plot": ("plot", None),
     "compare_approaches": ("approaches", "compare_approaches"),
     "constrained": ("constrained", None), "loss_to_loss": ("loss_to_loss", None),
-    "overtraining": ("overtraining", None),
+    "overtraining": ("overtraining", None), "asymptote": ("asymptote", None),
 }
 
 __all__ = ["__version__", "ConvergenceWarning", "DataError", "ExtrapolationWarning", "FitError",

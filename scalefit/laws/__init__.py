@@ -5,8 +5,9 @@ import difflib
 from ._spec import Law, Param, exp_steps
 from ._xp import xp_of
 
-__all__ = ["Law", "Param", "exp_steps", "xp_of", "LAW_NAMES", "get_law", "power_law", "farseer_to_paper",
-           "farseer_from_paper", "multi_power_to_paper", "multi_power_from_paper"]
+__all__ = ["Law", "Param", "exp_steps", "xp_of", "LAW_NAMES", "get_law", "power_law",
+           "asymptote_law", "farseer_to_paper", "farseer_from_paper", "multi_power_to_paper",
+           "multi_power_from_paper"]
 
 # name -> (module, attribute), loaded on first use.
 _REGISTRY = {
@@ -22,6 +23,9 @@ _REGISTRY = {
     "data_constrained": ("_data_constrained", "data_constrained"),
     "overtraining": ("_overtraining", "overtraining"),
     "downstream_error": ("_overtraining", "downstream_error"),
+    "asymptote_C": ("_asymptote", "asymptote_C"),
+    "asymptote_D": ("_asymptote", "asymptote_D"),
+    "asymptote_N": ("_asymptote", "asymptote_N"),
 }
 LAW_NAMES = tuple(_REGISTRY)
 
@@ -53,6 +57,10 @@ def __getattr__(name: str):
         from ._power import power_law
 
         return power_law
+    if name == "asymptote_law":
+        from ._asymptote import asymptote_law
+
+        return asymptote_law
     if name in ("farseer_to_paper", "farseer_from_paper"):
         from . import _farseer
 
