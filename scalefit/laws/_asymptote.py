@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._spec import Law, Param, exp_steps
-from ._xp import stop_gradient, xp_of
+from ._xp import lse2, xp_of
 
 __all__ = ["asymptote_law", "asymptote_C", "asymptote_D", "asymptote_N", "is_asymptote",
            "inverse"]
@@ -34,9 +34,7 @@ class _AsymptoteLogLoss:
     def __call__(self, p, x):
         xp = xp_of(p, x)
         t1 = p["alpha"] * (xp.log(p["x0"]) - xp.log(x[self.variable]))
-        t2 = xp.log(p["L_inf"]) + xp.zeros_like(t1)
-        m = stop_gradient(xp, xp.maximum(t1, t2))
-        return m + xp.log(xp.exp(t1 - m) + xp.exp(t2 - m))
+        return lse2(xp, t1, xp.log(p["L_inf"]) + xp.zeros_like(t1))
 
 
 def asymptote_law(variable: str, name: str | None = None) -> Law:

@@ -16,7 +16,7 @@ point (s·ln n), and ``to_paper`` / ``from_paper`` convert between the two.
 import numpy as np
 
 from ._spec import Law, Param
-from ._xp import stop_gradient, xp_of
+from ._xp import lse2, xp_of
 
 N_UNIT = 1e9   # n = N / N_UNIT inside the law
 TERMS = (("c3", "s3", "gamma", "a3", "b3"), ("c2", "s2", "beta", "a2", "b2"),
@@ -43,8 +43,7 @@ def _log_loss(p, x):
     t3 = p["c3"] + p["s3"] * _stretch(xp, p["gamma"], ln_n)
     slope = xp.exp(p["c1"] + p["s1"] * _stretch(xp, p["alpha"], ln_n))
     t2 = p["c2"] + p["s2"] * _stretch(xp, p["beta"], ln_n) - slope * xp.log(x["D"])
-    m = stop_gradient(xp, xp.maximum(t2, t3))
-    return m + xp.log(xp.exp(t2 - m) + xp.exp(t3 - m))
+    return lse2(xp, t2, t3)
 
 
 def to_paper(params) -> dict:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ._spec import Law, Param, exp_steps
-from ._xp import stop_gradient, xp_of
+from ._xp import lse2, xp_of
 
 
 def _log_loss(p, x):
@@ -11,8 +11,7 @@ def _log_loss(p, x):
     xp = xp_of(p, x)
     t1 = p["alpha_N"] / p["alpha_D"] * (xp.log(p["N_c"]) - xp.log(x["N"]))
     t2 = xp.log(p["D_c"]) - xp.log(x["D"])
-    m = stop_gradient(xp, xp.maximum(t1, t2))
-    return p["alpha_D"] * (m + xp.log(xp.exp(t1 - m) + xp.exp(t2 - m)))
+    return p["alpha_D"] * lse2(xp, t1, t2)
 
 
 def _floor(p, N):

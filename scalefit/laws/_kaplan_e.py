@@ -10,13 +10,7 @@ Kaplan et al. 2020 write it (A ~ N_c, B ~ D_c, alpha ~ alpha_N, beta ~ alpha_D),
 import numpy as np
 
 from ._spec import Law, Param, exp_steps
-from ._xp import stop_gradient, xp_of
-
-
-def _lse2(xp, t1, t2):
-    """log(e**t1 + e**t2), stable."""
-    m = stop_gradient(xp, xp.maximum(t1, t2))
-    return m + xp.log(xp.exp(t1 - m) + xp.exp(t2 - m))
+from ._xp import lse2, xp_of
 
 
 def _log_loss(p, x):
@@ -24,8 +18,8 @@ def _log_loss(p, x):
     xp = xp_of(p, x)
     t1 = p["alpha"] / p["beta"] * (xp.log(p["A"]) - xp.log(x["N"]))
     t2 = xp.log(p["B"]) - xp.log(x["D"])
-    reducible = p["beta"] * _lse2(xp, t1, t2)
-    return _lse2(xp, reducible, xp.log(p["E"]) + xp.zeros_like(reducible))
+    reducible = p["beta"] * lse2(xp, t1, t2)
+    return lse2(xp, reducible, xp.log(p["E"]) + xp.zeros_like(reducible))
 
 
 def _optimal(p, C):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from ._spec import Law, Param, exp_steps
-from ._xp import stop_gradient, xp_of
+from ._xp import lse2, xp_of
 
 
 @dataclass(frozen=True)
@@ -16,9 +16,7 @@ class _PowerLogLoss:
     def __call__(self, p, x):
         xp = xp_of(p, x)
         t1 = xp.log(p["A"]) - p["alpha"] * xp.log(x[self.variable])
-        t2 = xp.log(p["E"]) + xp.zeros_like(t1)
-        m = stop_gradient(xp, xp.maximum(t1, t2))
-        return m + xp.log(xp.exp(t1 - m) + xp.exp(t2 - m))
+        return lse2(xp, t1, xp.log(p["E"]) + xp.zeros_like(t1))
 
 
 def power_law(variable: str, name: str | None = None) -> Law:

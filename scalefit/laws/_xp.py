@@ -40,3 +40,9 @@ def stop_gradient(xp, value):
     import jax
 
     return jax.lax.stop_gradient(value)
+
+
+def lse2(xp, t1, t2):
+    """log(e**t1 + e**t2), shifted by the larger term (its gradient stopped) for stability."""
+    m = stop_gradient(xp, xp.maximum(t1, t2))
+    return m + xp.log(xp.exp(t1 - m) + xp.exp(t2 - m))
