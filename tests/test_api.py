@@ -269,12 +269,12 @@ def test_a_broken_user_law_gets_a_clear_error_not_a_jax_traceback(example_path, 
 def test_nearby_data_sizes_share_one_compilation(example_path):
     from scalefit.core import bucket, compilations
 
-    assert [bucket(n) for n in (5, 16, 17, 92, 235, 240, 241, 318)] == [16, 16, 18, 96, 240, 240,
-                                                                        256, 320]
+    assert [bucket(n) for n in (5, 16, 17, 92, 235, 240, 241, 318, 2049, 4500)] == [
+        16, 16, 32, 128, 256, 256, 256, 512, 2304, 4608]
     runs = pd.read_csv(example_path)
-    scalefit.fit(runs.iloc[:90])
+    scalefit.fit(runs.iloc[:70])
     before = compilations()
-    fit = scalefit.fit(runs.iloc[:92])        # 90 and 92 points both pad to 96
+    fit = scalefit.fit(runs.iloc[:92])        # 70 and 92 points both pad to 128
     assert compilations() == before
     assert fit.n_points == 92 and len(fit.residuals) == 92
     assert fit.objective == pytest.approx(float(np.sum(np.where(
