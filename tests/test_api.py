@@ -269,8 +269,8 @@ def test_a_broken_user_law_gets_a_clear_error_not_a_jax_traceback(example_path, 
 def test_nearby_data_sizes_share_one_compilation(example_path):
     from scalefit.core import bucket, compilations
 
-    assert [bucket(n) for n in (5, 16, 17, 92, 235, 240, 241, 318, 2049, 4500)] == [
-        16, 16, 32, 128, 256, 256, 256, 512, 2304, 4608]
+    assert [bucket(n) for n in (5, 16, 17, 92, 235, 240, 256, 257, 318, 4500)] == [
+        16, 16, 32, 128, 256, 256, 256, 288, 320, 4608]
     runs = pd.read_csv(example_path)
     scalefit.fit(runs.iloc[:70])
     before = compilations()
