@@ -39,15 +39,13 @@ def _warnings(caught) -> None:
 
 
 @contextlib.contextmanager
-def _progress(enabled: bool = True):
+def _progress():
     """A live line on stderr (spinner, stage, elapsed time) while a long job runs; yields the
     callback that names each stage. Drawn only on a terminal; cleared when the job ends."""
-    console = None
-    if enabled:
-        from rich.console import Console
+    from rich.console import Console
 
-        console = Console(stderr=True)
-    if console is None or not console.is_terminal:
+    console = Console(stderr=True)
+    if not console.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -215,7 +213,7 @@ def fit(
             band = f"; {level:.0%} bootstrap bands" if result.resamples is not None else ""
             echo(f"compute-optimal allocation (C = 6ND{band}; decades_beyond: how far (N, D) "
                  "lies outside the fitted data):")
-            echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            _emit(table, False, digits=4, err=to_stderr)
             for w in caught:      # the decades_beyond column shows extrapolation itself
                 if not issubclass(w.category, scalefit.ExtrapolationWarning):
                     typer.echo(f"warning: {w.message}", err=True)
@@ -781,8 +779,7 @@ def hyper(
         return
     typer.echo(result.report())
     if rows:
-        table = pd.concat(rows, ignore_index=True)
-        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        _emit(pd.concat(rows, ignore_index=True), False, digits=4)
     for w in caught:
         if "SparseGrid" not in type(w.message).__name__:    # the report states those
             typer.echo(f"warning: {w.message}", err=True)
@@ -841,8 +838,6 @@ def data_show(
                                        "document on stdout.")] = False,
 ) -> None:
     """Load a dataset into the tidy table; print its runs, sizes, token ranges, metrics, units."""
-    import pandas as pd
-
     import scalefit
     from scalefit.data import tidy
     from scalefit.data.datasets import dataset, load
@@ -864,8 +859,7 @@ def data_show(
     for opt, words in ds.options.items():
         typer.echo(f"option {opt}: {words}")
     typer.echo(f"{len(table)} rows, {table['run'].nunique()} runs")
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        typer.echo(tidy.describe(table).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _emit(tidy.describe(table), False, digits=4)
     for note in record.get("notes", []):
         typer.echo(f"note: {note}")
     dropped = record.get("dropped", [])
