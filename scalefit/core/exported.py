@@ -82,6 +82,14 @@ def _function_id(fn) -> str | None:
 
 
 def _key(name: str, spec, static: dict, leaves) -> str | None:
+    shapes = tuple((np.shape(a), str(jnp.result_type(a))) for a in leaves)
+    return _key_of(name, spec, tuple(sorted(static.items())), shapes)
+
+
+@functools.lru_cache(maxsize=256)
+def _key_of(name: str, spec, static: tuple, shapes: tuple) -> str | None:
+    """The key of one kernel call (cached on the values: a bootstrap calls a kernel once per
+    32 refits)."""
     law = spec.law
     fn = _function_id(law.loss if law.loss is not None else law.log_loss)
     core = _core_hash()
@@ -89,10 +97,9 @@ def _key(name: str, spec, static: dict, leaves) -> str | None:
         return None
     import jaxlib
 
-    shapes = [(np.shape(a), str(jnp.result_type(a))) for a in leaves]
     described = repr((name, jax.__version__, jaxlib.__version__, jax.default_backend(), core, fn,
                       law.name, law.inputs, law.params, law.context, spec.free, spec.fixed,
-                      spec.tied, spec.loss, sorted(static.items()), shapes))
+                      spec.tied, spec.loss, static, list(shapes)))
     return hashlib.sha256(described.encode()).hexdigest()
 
 
