@@ -192,7 +192,7 @@ class Fit:
         from .core.resample import bootstrap as _resample
 
         res = _resample(problem.spec, problem.data, problem.n, problem.fixed, self._u, int(n),
-                        int(seed), units, n_units, problem.options)
+                        int(seed), units, n_units, problem.options, box=problem.box)
         boot = Bootstrap(n=int(n), seed=int(seed), by=by, n_units=n_units, params=res.params,
                          converged=res.converged, stop=res.stop)
         failed = boot.n - boot.n_converged

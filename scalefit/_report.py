@@ -7,8 +7,18 @@ import numpy as np
 
 def _bound_remedy(fit, name: str) -> str:
     p, v = fit.law.param(name), fit.params[name]
-    side, bound = ("lower", p.lower) if p.lower is not None and (
-        p.upper is None or abs(v - p.lower) <= abs(v - p.upper)) else ("upper", p.upper)
+    lower, upper = p.lower, p.upper
+    data_lower, data_upper = (fit.data.get("bounds_from_data") or {}).get(name, (None, None))
+    from_data = False
+    if data_lower is not None and (lower is None or data_lower > lower):
+        lower, from_data = data_lower, True
+    if data_upper is not None and (upper is None or data_upper < upper):
+        upper, from_data = data_upper, True
+    side, bound = ("lower", lower) if lower is not None and (
+        upper is None or abs(v - lower) <= abs(v - upper)) else ("upper", upper)
+    if from_data and bound in (data_lower, data_upper):
+        return (f"{name} sits at its {side} bound {bound:g}, which {fit.law.name} sets from the "
+                f"data (Law.data_bounds): the data push {name} against it.")
     if p.why:
         return f"{name} sits at its {side} bound {bound:g}, which {p.why}."
     return f"{name} sits at its {side} bound {bound:g}: widen the bound and fit again."

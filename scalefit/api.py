@@ -167,6 +167,8 @@ def fit(data: pd.DataFrame | str | os.PathLike, law: str | Law = "chinchilla", *
         problem, core = _solve(spec, table, fix, starts, options)
     summary = {**table.summary(), "flags": list(flags), "unit": unit or table.unit,
                "quality": _quality(np.asarray(core.residuals), np.asarray(table.loss))}
+    if problem.bounds_from_data:
+        summary["bounds_from_data"] = problem.bounds_from_data
     recorded = _recorded(law, options, fix, tie, start, starts, columns=dict(columns or {}),
                          weight=weight, group=table.columns.get("group"), drop=list(drop),
                          thresholds=thresholds)
@@ -257,12 +259,54 @@ def _curve_points(table) -> dict:
 
 def _solve(spec: Spec, table, fix: dict, starts, options: Options):
     """Fits the table: returns what a bootstrap needs to refit, and the engine's result."""
+    box, natural = _data_box(spec, table)
     problem = _Problem(spec, make_data(table.inputs, table.loss, table.weight, table.group),
                        table.n_points, fix, options,
-                       0 if table.group is None else len(table.group_labels))
+                       0 if table.group is None else len(table.group_labels), box, natural)
     check_law(spec, problem.data)
-    core = solve(spec, problem.data, problem.n, fixed=fix, starts=starts, options=options)[0]
+    core = solve(spec, problem.data, problem.n, fixed=fix, starts=starts, options=options,
+                 box=box)[0]
     return problem, core
+
+
+def _data_box(spec: Spec, table) -> tuple[tuple | None, dict]:
+    """The search-scale bounds of the free parameters when the law declares bounds that depend
+    on the data (``Law.data_bounds``), and those bounds on the natural scale by name; (None,
+    {}) for a law without them.
+
+    Raises:
+        DataError: the data leave a parameter no room (its bounds cross), or a declared bound
+            is not a number (positive, for a log-scale parameter).
+        ValueError: the law's ``data_bounds`` names a parameter it does not have.
+    """
+    law = spec.law
+    if law.data_bounds is None:
+        return None, {}
+    declared = law.data_bounds({k: np.asarray(v) for k, v in table.inputs.items()},
+                               np.asarray(table.loss))
+    lo, hi = spec.bounds()
+    natural = {}
+    for name, (lower, upper) in dict(declared).items():
+        p = law.param(name)
+        natural[name] = [None if lower is None else float(lower),
+                         None if upper is None else float(upper)]
+        if name not in spec.free:
+            continue
+        i = spec.free.index(name)
+        for value, side in ((lower, "lower"), (upper, "upper")):
+            if value is None:
+                continue
+            if not np.isfinite(value) or (p.log and value <= 0):
+                raise DataError(f"{table.source}: {law.name} bounds {name} by the data at "
+                                f"{side} {value}, which is not a usable number"
+                                + (" (positive, on a log scale)." if p.log else "."))
+            v = float(np.log(value)) if p.log else float(value)
+            lo[i], hi[i] = (max(lo[i], v), hi[i]) if side == "lower" else (lo[i], min(hi[i], v))
+        if not lo[i] < hi[i]:
+            raise DataError(f"{table.source}: the data leave {law.name}'s {name} no room: its "
+                            f"bounds from the data {lower}..{upper} and its declared bounds "
+                            f"[{p.lower}, {p.upper}] do not overlap.")
+    return (lo, hi), natural
 
 
 def _quality(r: np.ndarray, y: np.ndarray) -> dict:
@@ -285,6 +329,8 @@ class _Problem:
     fixed: dict
     options: Options
     n_groups: int
+    box: tuple | None = None       # search-scale bounds the data set (Law.data_bounds)
+    bounds_from_data: dict | None = None     # ... and on the natural scale, by name
 
 
 def _piecewise_seed(spec: Spec, table) -> np.ndarray:

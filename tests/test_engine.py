@@ -181,3 +181,33 @@ def test_options_have_one_home():
     with pytest.raises(ValueError, match="Unknown loss"):
         Options(loss="l1")
     assert Options.from_dict(Options(delta=0.01).to_dict()) == Options(delta=0.01)
+
+
+def test_a_law_declares_bounds_that_depend_on_the_data(tmp_path):
+    """Law.data_bounds: a floor held below the smallest observed loss (here at half of it, so
+    the data push against it). The bound reaches the engine as numbers: another dataset of the
+    same size fits without compiling again; the fit, its bootstrap and its report use it."""
+    x = np.geomspace(1e2, 1e5, 30)
+    law = Law(name="half_floor", inputs=("x",),
+              params=(Param("E", log=True, grid=(0.5, 1.0, 3.0)),     # 3.0 lies above the bound
+                      Param("A", log=True, grid=(10.0, 100.0)), Param("alpha", grid=(0.2, 0.5))),
+              loss=lambda p, x: p["E"] + p["A"] * x["x"] ** -p["alpha"],
+              data_bounds=lambda inputs, loss: {"E": (None, 0.5 * loss.min())})
+    runs = pd.DataFrame({"x": x, "loss": 1.5 + 40 * x ** -0.3})
+    fit = scalefit.fit(runs, law=law)
+    bound = 0.5 * runs["loss"].min()
+    assert fit.convergence.at_bound == ("E",)
+    assert fit.params["E"] == pytest.approx(bound, rel=1e-9)
+    assert dict(fit.data["bounds_from_data"]) == {"E": (None, bound)}
+    assert "E sits at its upper bound" in fit.report() and "sets from the data" in fit.report()
+    boot = fit.bootstrap(32)
+    assert np.all(boot.resamples.params[:, 0] <= bound * (1 + 1e-9))
+    before = compilations()
+    other = scalefit.fit(runs.assign(loss=1.2 + 40 * x ** -0.3), law=law)
+    assert compilations() == before                  # a new bound, the same program
+    assert other.params["E"] == pytest.approx(1.2, rel=1e-9)   # its bound, 1.23, lets E be
+    assert other.convergence.at_bound == ()
+    fit.save(tmp_path / "fit.json")
+    loaded = scalefit.load(tmp_path / "fit.json", law=law)
+    assert dict(loaded.data["bounds_from_data"]) == {"E": (None, bound)}
+    assert "sets from the data" in loaded.report()

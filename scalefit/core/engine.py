@@ -171,7 +171,8 @@ def lane_bucket(n: int) -> int:
 
 
 def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarray,
-                WL: np.ndarray, options: Options = DEFAULTS, chunk: int | None = None) -> Lanes:
+                WL: np.ndarray, options: Options = DEFAULTS, chunk: int | None = None,
+                box: tuple[np.ndarray, np.ndarray] | None = None) -> Lanes:
     """Solves each lane l from search-scale start U0[l] under weights WL[l]; one result per lane.
 
     The lane count is padded to ``lane_bucket(L)`` (so nearby counts share a compilation) and
@@ -188,6 +189,8 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
         options: tolerances.
         chunk: lanes per vmapped while-loop (default ``CHUNK`` on a CPU, 1 for lanes of at
             least ``HEAVY_CELLS`` cells, else ``CHUNK_ACCELERATOR``).
+        box: search-scale (lower, upper) bounds of the free parameters, when the data tighten
+            the spec's (``Law.data_bounds``); default ``spec.bounds()``.
     """
     if chunk is None:
         chunk = CHUNK_ACCELERATOR if jax.default_backend() != "cpu" else \
@@ -204,7 +207,7 @@ def solve_lanes(spec: Spec, data: Data, fixed: Mapping[str, float], U0: np.ndarr
     if jax.default_backend() == "cpu":        # one program for every batch of lanes
         block = max(unit, min(block, CALL_LANES // unit * unit))
     size = min(block, -(-lanes // unit) * unit)
-    lo, hi = spec.bounds()
+    lo, hi = spec.bounds() if box is None else box
     settings = _settings(options, float(np.sum(data.weight)))
     parts = []
     with jax.enable_x64(True):
@@ -265,7 +268,8 @@ def screen(spec: Spec, data: Data, fixed: Mapping[str, float], U: np.ndarray, W:
 
 def solve(spec: Spec, data: Data, n: int, fixed: Mapping[str, float] | None = None,
           starts: np.ndarray | None = None, weights: np.ndarray | None = None,
-          options: Options = DEFAULTS) -> list[CoreResult]:
+          options: Options = DEFAULTS,
+          box: tuple[np.ndarray, np.ndarray] | None = None) -> list[CoreResult]:
     """Fits ``spec`` from many starts, once per weight vector; returns each one's best start.
 
     The starts are screened (objective only, float32), the best ``options.n_solve`` solved in
@@ -281,26 +285,32 @@ def solve(spec: Spec, data: Data, n: int, fixed: Mapping[str, float] | None = No
         starts: (n_starts, n_free) natural-scale starts; default the law's grid.
         weights: (B, n) effective weights, one fit per row; default one fit with the data's.
         options: loss settings, screening and tolerances.
+        box: search-scale bounds tighter than the spec's (``solve_lanes``); starts outside it
+            are moved onto it.
     """
     fixed = dict(fixed or {})
     U = grid_search_scale(spec) if starts is None else spec.to_search(starts)
+    if box is not None:
+        U = np.clip(U, box[0], box[1])
     W = data.weight[None, :n] if weights is None else np.atleast_2d(np.asarray(weights, float))
     sub, idx, scale = subsample(data, n)
     Wsub = W[:, idx] * scale
     k = len(U) if options.n_solve is None else min(options.n_solve, len(U))
     pick = np.broadcast_to(np.arange(len(U)), (len(W), k)) if k == len(U) else \
         screen(spec, sub, fixed, U, Wsub, k, options.loss_shape())
-    lanes = solve_lanes(spec, sub, fixed, U[pick.ravel()], np.repeat(Wsub, k, axis=0), options)
+    lanes = solve_lanes(spec, sub, fixed, U[pick.ravel()], np.repeat(Wsub, k, axis=0), options,
+                        box=box)
     parts = [lanes.take(slice(b * k, (b + 1) * k)) for b in range(len(W))]
     refined = [None] * len(W)
     if sub is not data:
         r = min(REFINE, k)
         best = [part.u[np.argsort(part.f, kind="stable")[:r]] for part in parts]
         again = solve_lanes(spec, data, fixed, np.concatenate(best), np.repeat(W, r, axis=0),
-                            options)
+                            options, box=box)
         refined = [again.take(slice(b * r, (b + 1) * r)) for b in range(len(W))]
     return [_result(spec, data, n, fixed, parts[b], refined[b], len(U), W[b], options,
-                    subsample=len(idx) if sub is not data else 0) for b in range(len(W))]
+                    subsample=len(idx) if sub is not data else 0, box=box)
+            for b in range(len(W))]
 
 
 def _best(lanes: Lanes) -> int:
@@ -313,14 +323,14 @@ def _best(lanes: Lanes) -> int:
 
 
 def _result(spec, data, n, fixed, lanes: Lanes, refined: Lanes | None, n_starts, w, options,
-            subsample: int = 0) -> CoreResult:
+            subsample: int = 0, box=None) -> CoreResult:
     f = lanes.f
     order = np.argsort(f, kind="stable")
     basin = int(np.sum(f <= f[order[0]] + options.basin_rtol * abs(f[order[0]])))
     final = lanes if refined is None else refined
     best = _best(final)
     u, fbest = final.u[best], float(final.f[best])
-    lo, hi = spec.bounds()
+    lo, hi = spec.bounds() if box is None else box
     stops = Stop.count(lanes.stop)
     near = lambda v, b: math.isfinite(b) and abs(v - b) <= 1e-9 * (1 + abs(b))  # noqa: E731
     at_bound = tuple(n for n, v, a, b in zip(spec.free, u, lo, hi) if near(v, a) or near(v, b))

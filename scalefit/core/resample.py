@@ -60,7 +60,7 @@ def natural(spec: Spec, U: np.ndarray, fixed: Mapping[str, float]) -> np.ndarray
 
 def bootstrap(spec: Spec, data: Data, n: int, fixed: Mapping[str, float], u_opt: np.ndarray,
               n_draws: int, seed: int, units: np.ndarray, n_units: int,
-              options: Options = DEFAULTS) -> Resampled:
+              options: Options = DEFAULTS, box=None) -> Resampled:
     """Refits ``n_draws`` resamples from the optimum ``u_opt`` (search scale); returns them all.
 
     Args:
@@ -71,13 +71,15 @@ def bootstrap(spec: Spec, data: Data, n: int, fixed: Mapping[str, float], u_opt:
         units: (n,) integer unit of each point: ``arange(n)`` for rows, the group for groups.
         n_units: number of units.
         options: tolerances.
+        box: the fit's search-scale bounds when the data tightened them (``engine.solve``).
     """
     base = np.asarray(data.weight[:n], np.float64)
     u0 = np.asarray(u_opt, np.float64)[None, :]
     # Blocks of resamples bound the weights held at once (numpy's multinomial draws row after
     # row, so the draws do not depend on the block size).
     block = max(CHUNK, LANE_CELLS // max(n, 1))
-    lanes = Lanes.concat([solve_lanes(spec, data, fixed, np.repeat(u0, len(W), axis=0), W, options)
+    lanes = Lanes.concat([solve_lanes(spec, data, fixed, np.repeat(u0, len(W), axis=0), W, options,
+                                      box=box)
                           for W in resample_weights(n_draws, seed, base, units, n_units, block)])
     params = natural(spec, lanes.u, fixed)
     params.setflags(write=False)

@@ -129,6 +129,13 @@ class Law:
         fit_defaults: fit options this law is best fitted with, as (name, value) pairs for any
             of ``loss``, ``delta``, ``max_steps``, ``n_solve`` (e.g. ``(("loss", "squared"),)``); options
             given to ``fit`` override them.
+        data_bounds: optional ``(inputs, loss) -> {name: (lower, upper)}``: bounds that depend
+            on the data being fitted (natural scale; None for no bound), e.g. an irreducible
+            loss held below the smallest observed loss. ``inputs`` maps each input to its
+            array, ``loss`` is the observed loss. They tighten the declared bounds; they are
+            passed to the engine as numbers, so fits of other data share the compilation.
+            Declare a bound where the law is still finite (e.g. 0.999 times the smallest loss):
+            starts outside are moved onto it.
         array_api: the law's function takes its array module from its arguments
             (``xp = scalefit.laws.xp_of(p, x)``, then ``xp.log``, ``xp.exp``, ...) instead of
             importing ``jax.numpy``, so it also runs on numpy arrays: predictions from a fit
@@ -146,6 +153,7 @@ class Law:
     floor: Callable | None = field(default=None, compare=False)
     start: str = "grid"
     fit_defaults: tuple[tuple[str, object], ...] = ()
+    data_bounds: Callable | None = field(default=None, compare=False)
     array_api: bool = False
 
     def __post_init__(self) -> None:
