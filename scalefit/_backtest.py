@@ -139,7 +139,20 @@ def _run(candidate: Candidate, data, holdouts, *, sweep_by: str | None, options:
                         "a positive weight.")
     pdata = make_data(table.inputs, table.loss, table.weight, table.group)
     check_law(spec, pdata)
-    results = solve(spec, pdata, table.n_points, weights=W, options=opts)
+    if law.data_bounds is None:
+        results = solve(spec, pdata, table.n_points, weights=W, options=opts)
+    else:      # bounds from each split's training points alone: the held-out side stays unseen
+        from types import SimpleNamespace
+
+        from .api import _data_box
+
+        results = []
+        for s, w in zip(splits, W):
+            train = np.asarray(s.train) > 0
+            side = SimpleNamespace(inputs={k: v[train] for k, v in table.inputs.items()},
+                                   loss=np.asarray(table.loss)[train], source=table.source)
+            results += solve(spec, pdata, table.n_points, weights=w[None], options=opts,
+                             box=_data_box(spec, side)[0])
     rows, points = [], []
     for b, (s, res) in enumerate(zip(splits, results)):
         x = {k: v[s.test] for k, v in table.inputs.items()}

@@ -211,3 +211,25 @@ def test_a_law_declares_bounds_that_depend_on_the_data(tmp_path):
     loaded = scalefit.load(tmp_path / "fit.json", law=law)
     assert dict(loaded.data["bounds_from_data"]) == {"E": (None, bound)}
     assert "sets from the data" in loaded.report()
+
+
+def test_a_backtest_takes_data_bounds_from_the_training_side_alone():
+    """The held-out points never set a bound: the floor is held below half the smallest loss;
+    over all points that binds (E = 1.38 < 1.5), over the training side (x < 1e4) it does not,
+    and the backtest predicts as the fit of the training side alone."""
+    x = np.geomspace(1e2, 1e5, 30)
+    law = Law(name="half_floor_bt", inputs=("x",),
+              params=(Param("E", log=True, grid=(0.5, 1.0)), Param("A", log=True, grid=(10.0, 100.0)),
+                      Param("alpha", grid=(0.2, 0.5))),
+              loss=lambda p, x: p["E"] + p["A"] * x["x"] ** -p["alpha"],
+              data_bounds=lambda inputs, loss: {"E": (None, 0.5 * loss.min())})
+    runs = pd.DataFrame({"x": x, "loss": 1.5 + 40 * x ** -0.3})
+    bt = scalefit.backtest(runs, law, holdout="x>=1e4")
+    train = runs[runs["x"] < 1e4]
+    fitted = scalefit.fit(train, law=law)
+    assert fitted.params["E"] == pytest.approx(1.5, rel=1e-9)
+    assert scalefit.fit(runs, law=law).params["E"] == pytest.approx(0.5 * runs["loss"].min())
+    held = bt.points[bt.points["x"] >= 1e4]
+    with pytest.warns(scalefit.ExtrapolationWarning):        # held-out x reach 10x beyond
+        expected = fitted.predict(x=held["x"].to_numpy())
+    np.testing.assert_allclose(held["predicted"], expected, rtol=1e-9)
