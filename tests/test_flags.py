@@ -202,8 +202,8 @@ def test_the_cli_labels_extrapolated_budgets(tmp_path):
     sweep().to_csv(path, index=False)
     result = runner.invoke(app, ["fit", str(path), "--budget", "1e20", "--budget", "1e26"])
     assert result.exit_code == 0
-    header, first, second = result.stdout.splitlines()[-3:]
-    assert header.split()[-1] == "decades_beyond"
+    header, rule, first, second = result.stdout.splitlines()[-4:]     # a rich table
+    assert header.split()[-1] == "decades_beyond" and set(rule.strip()) == {"─"}
     assert float(first.split()[-1]) == 0 and float(second.split()[-1]) > 2
     assert "warning: 1 of 2 budgets put N or D more than 1 decade beyond the fitted data " \
            "(from C = 1e+26)" in result.stderr
