@@ -82,7 +82,8 @@ def _function_id(fn) -> str | None:
 
 
 def _key(name: str, spec, static: dict, leaves) -> str | None:
-    shapes = tuple((np.shape(a), str(jnp.result_type(a))) for a in leaves)
+    shapes = tuple((np.shape(a), str(a.dtype if hasattr(a, "dtype") else jnp.result_type(a)))
+                   for a in leaves)
     return _key_of(name, spec, tuple(sorted(static.items())), shapes)
 
 
