@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 _FOLDER: dict[str, Path | None] = {"path": None}
-_LOADED: dict[str, Callable] = {}          # key -> the loaded kernel's compiled call (by value)
+_LOADED: dict[str, Callable | None] = {}   # key -> the loaded kernel's call; None: export failed
 
 
 def use_exports(folder: str | os.PathLike | None) -> None:
@@ -117,14 +117,11 @@ def call(name: str, kernel, spec, args: tuple, static: dict):
     key = _key(name, spec, static, leaves)
     if key is None:
         return kernel(spec, *args, **static)
-    run = _LOADED.get(key)
-    if run is None:
-        run = _load(folder / f"{name}-{key[:40]}.stablehlo",
-                    functools.partial(kernel, spec, **static), tree, leaves)
-        if run is None:
-            return kernel(spec, *args, **static)
-        _LOADED[key] = run
-    return run(*leaves)
+    if key not in _LOADED:         # a failed export is remembered: traced as usual from then on
+        _LOADED[key] = _load(folder / f"{name}-{key[:40]}.stablehlo",
+                             functools.partial(kernel, spec, **static), tree, leaves)
+    run = _LOADED[key]
+    return kernel(spec, *args, **static) if run is None else run(*leaves)
 
 
 def _load(path: Path, kernel, tree, leaves) -> Callable | None:
