@@ -142,17 +142,14 @@ def _run(candidate: Candidate, data, holdouts, *, sweep_by: str | None, options:
     if law.data_bounds is None:
         results = solve(spec, pdata, table.n_points, weights=W, options=opts)
     else:      # bounds from each split's training points alone: the held-out side stays unseen
-        from types import SimpleNamespace
-
         from .api import _data_box
 
         results = []
         for s, w in zip(splits, W):
             train = np.asarray(s.train) > 0
-            side = SimpleNamespace(inputs={k: v[train] for k, v in table.inputs.items()},
-                                   loss=np.asarray(table.loss)[train], source=table.source)
-            results += solve(spec, pdata, table.n_points, weights=w[None], options=opts,
-                             box=_data_box(spec, side)[0])
+            box = _data_box(spec, {k: v[train] for k, v in table.inputs.items()},
+                            np.asarray(table.loss)[train], table.source)[0]
+            results += solve(spec, pdata, table.n_points, weights=w[None], options=opts, box=box)
     rows, points = [], []
     for b, (s, res) in enumerate(zip(splits, results)):
         x = {k: v[s.test] for k, v in table.inputs.items()}

@@ -259,7 +259,7 @@ def _curve_points(table) -> dict:
 
 def _solve(spec: Spec, table, fix: dict, starts, options: Options):
     """Fits the table: returns what a bootstrap needs to refit, and the engine's result."""
-    box, natural = _data_box(spec, table)
+    box, natural = _data_box(spec, table.inputs, table.loss, table.source)
     problem = _Problem(spec, make_data(table.inputs, table.loss, table.weight, table.group),
                        table.n_points, fix, options,
                        0 if table.group is None else len(table.group_labels), box, natural)
@@ -269,10 +269,11 @@ def _solve(spec: Spec, table, fix: dict, starts, options: Options):
     return problem, core
 
 
-def _data_box(spec: Spec, table) -> tuple[tuple | None, dict]:
+def _data_box(spec: Spec, inputs: Mapping[str, np.ndarray], loss: np.ndarray,
+              source: str) -> tuple[tuple | None, dict]:
     """The search-scale bounds of the free parameters when the law declares bounds that depend
-    on the data (``Law.data_bounds``), and those bounds on the natural scale by name; (None,
-    {}) for a law without them.
+    on the data (``Law.data_bounds``) of the points ``inputs``, ``loss`` (read from ``source``),
+    and those bounds on the natural scale by name; (None, {}) for a law without them.
 
     Raises:
         DataError: the data leave a parameter no room (its bounds cross), or a declared bound
@@ -282,8 +283,7 @@ def _data_box(spec: Spec, table) -> tuple[tuple | None, dict]:
     law = spec.law
     if law.data_bounds is None:
         return None, {}
-    declared = law.data_bounds({k: np.asarray(v) for k, v in table.inputs.items()},
-                               np.asarray(table.loss))
+    declared = law.data_bounds({k: np.asarray(v) for k, v in inputs.items()}, np.asarray(loss))
     lo, hi = spec.bounds()
     natural = {}
     for name, (lower, upper) in dict(declared).items():
@@ -297,13 +297,13 @@ def _data_box(spec: Spec, table) -> tuple[tuple | None, dict]:
             if value is None:
                 continue
             if not np.isfinite(value) or (p.log and value <= 0):
-                raise DataError(f"{table.source}: {law.name} bounds {name} by the data at "
+                raise DataError(f"{source}: {law.name} bounds {name} by the data at "
                                 f"{side} {value}, which is not a usable number"
                                 + (" (positive, on a log scale)." if p.log else "."))
             v = float(np.log(value)) if p.log else float(value)
             lo[i], hi[i] = (max(lo[i], v), hi[i]) if side == "lower" else (lo[i], min(hi[i], v))
         if not lo[i] < hi[i]:
-            raise DataError(f"{table.source}: the data leave {law.name}'s {name} no room: its "
+            raise DataError(f"{source}: the data leave {law.name}'s {name} no room: its "
                             f"bounds from the data {lower}..{upper} and its declared bounds "
                             f"[{p.lower}, {p.upper}] do not overlap.")
     return (lo, hi), natural
