@@ -39,19 +39,32 @@ def _warnings(caught) -> None:
 
 
 @contextlib.contextmanager
-def _progress():
-    """A live line on stderr (spinner, stage, elapsed time) while a long job runs; yields the
-    callback that names each stage. Drawn only on a terminal; cleared when the job ends."""
+def _live(*columns, transient: bool):
+    """A rich ``Progress`` with ``columns`` drawn on stderr while the block runs, or None when
+    stderr is not a terminal (a file, a pipe: nothing is drawn)."""
     from rich.console import Console
 
     console = Console(stderr=True)
     if not console.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(*columns, console=console, transient=transient) as progress:
+        yield progress
+
+
+@contextlib.contextmanager
+def _progress():
+    """A live line on stderr (spinner, stage, elapsed time) while a long job runs; yields the
+    callback that names each stage (None off a terminal). Cleared when the job ends."""
+    from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with _live(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TimeElapsedColumn(), transient=True) as bar:
+        if bar is None:
+            yield None
+            return
         task = bar.add_task("starting", total=None)
         yield lambda stage: bar.update(task, description=stage)
 
@@ -86,18 +99,12 @@ class DownloadBar:
 def _download_bars():
     """Yields ``remote -> DownloadBar`` for downloads drawn on stderr (on a terminal; else
     None: downloads stay silent)."""
-    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield None
-        return
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TransferSpeedColumn)
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=console) as progress:
-        yield lambda remote: DownloadBar(progress, progress.add_task(remote.name, total=None))
+    with _live(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TransferSpeedColumn(), transient=False) as progress:
+        yield None if progress is None else (
+            lambda remote: DownloadBar(progress, progress.add_task(remote.name, total=None)))
 
 
 def _fail(err: Exception) -> None:
@@ -487,11 +494,9 @@ def _columns(table) -> dict[str, list]:
     if hasattr(table, "to_dict") and hasattr(table, "columns"):          # a pandas DataFrame
         return {str(k): [v.item() if hasattr(v, "item") else v for v in table[k].tolist()]
                 for k in table.columns}
-    out = {}
-    for k, v in table.items():
-        values = v.tolist() if hasattr(v, "tolist") else list(v) if isinstance(v, (list, tuple)) else [v]
-        out[str(k)] = values if isinstance(values, list) else [values]
-    return out
+    import numpy as np
+
+    return {str(k): np.atleast_1d(v).tolist() for k, v in table.items()}
 
 
 def _text(value, digits: int) -> str:
