@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Fit", "load", "LEVEL"]
 
-LEVEL = 0.95            # default interval level
+LEVEL = _predict.LEVEL  # default interval level
 FAILED_REFITS = 0.01    # warn when more than this share of bootstrap refits did not converge
 BLOCK_POINTS = 10       # by="block": a resampling unit is this many consecutive points of a run
 
@@ -206,10 +206,11 @@ class Fit:
         return dataclasses.replace(self, resamples=boot)
 
     def _draws(self) -> dict[str, np.ndarray]:
-        if self.resamples is None:
+        draws = _predict.draws(self)
+        if draws is None:
             raise FitError("no bootstrap: call fit.bootstrap(n=4000) (or scalefit.fit(..., "
                            "bootstrap=4000)) for intervals.")
-        return self.resamples.draws(self.law.param_names)
+        return draws
 
     def intervals(self, level: float = LEVEL) -> pd.DataFrame:
         """Returns each parameter's value, standard error and bootstrap percentile interval.

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .laws._asymptote import asymptote_law, inverse, is_asymptote
+from .predict import draws as fit_draws
 
 __all__ = ["Frontier", "frontier", "Tiered", "tiered", "Estimate", "equivalent", "worth",
            "speedup"]
@@ -350,11 +351,6 @@ def _bisect(law, params: Mapping, loss: np.ndarray) -> np.ndarray:
     return np.where(never, np.inf, np.exp(0.5 * (lo + hi)))
 
 
-def _draws(fit) -> dict | None:
-    res = getattr(fit, "resamples", None)
-    return None if res is None else res.draws(fit.law.param_names)
-
-
 def _estimate(value, draws, level: float) -> Estimate:
     from .predict import band
 
@@ -400,7 +396,7 @@ def equivalent(fit, loss, *, level: float = LEVEL) -> Estimate:
     _one_input(fit, "equivalent")
     q = _query(loss, "equivalent", "loss")
     value = _invert(fit.law, fit.params, q)
-    draws = _draws(fit)
+    draws = fit_draws(fit)
     per = None
     if draws is not None:
         per = _invert(fit.law, {k: np.reshape(v, v.shape + (1,) * q.ndim)
@@ -449,7 +445,7 @@ def speedup(fit_a, fit_b, at, *, level: float = LEVEL) -> Estimate:
     x = _query(at, "speedup", "at")
     target = evaluate(fit_a.law, fit_a.params, {va: x})
     value = _invert(fit_b.law, fit_b.params, target) / x
-    da, db = _draws(fit_a), _draws(fit_b)
+    da, db = fit_draws(fit_a), fit_draws(fit_b)
     if da is None or db is None:
         return _estimate(value, None, level)
     n = min(len(next(iter(da.values()))), len(next(iter(db.values()))))

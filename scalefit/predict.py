@@ -439,7 +439,8 @@ def band(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
 # (None, or the bootstrap with ``draws(names)``): a ``scalefit.Fit``, fresh or loaded.
 
 
-def _draws(fit) -> dict[str, np.ndarray] | None:
+def draws(fit) -> dict[str, np.ndarray] | None:
+    """The converged bootstrap draws of ``fit`` by parameter name, or None without a bootstrap."""
     return None if fit.resamples is None else fit.resamples.draws(fit.law.param_names)
 
 
@@ -460,10 +461,10 @@ def loss_columns(fit, x: Mapping[str, np.ndarray], level: float = LEVEL) -> dict
     converged refits) and ``decades_beyond``."""
     loss = predict_loss(fit.law, fit.params, x)
     distance = far(fit, x, "a prediction")
-    draws = _draws(fit)
-    if draws is None:
+    refits = draws(fit)
+    if refits is None:
         return {"loss": loss}
-    lower, upper = band(loss_draws(fit.law, draws, x), level)
+    lower, upper = band(loss_draws(fit.law, refits, x), level)
     return {"loss": np.ravel(loss), "lower": np.ravel(lower), "upper": np.ravel(upper),
             "decades_beyond": np.ravel(np.broadcast_to(distance, np.shape(loss)))}
 
@@ -489,10 +490,10 @@ def allocation(fit, compute=None, n_range: tuple[float, float] | None = None,
     distance = far(fit, {"N": alloc.N, "D": alloc.D}, "a compute-optimal allocation")
     alloc = dataclasses.replace(alloc, decades_beyond=distance if np.ndim(distance)
                                 else float(distance))
-    draws = _draws(fit)
-    if draws is None:
+    refits = draws(fit)
+    if refits is None:
         return alloc
-    per = optimal_draws(law, draws, compute, n_range)
+    per = optimal_draws(law, refits, compute, n_range)
     shape = np.shape(alloc.N)
     bands = {k: tuple(np.reshape(b, shape) for b in band(v, level)) for k, v in per.items()}
     if not shape:
@@ -507,9 +508,9 @@ def tokens_columns(fit, loss, N, level: float = LEVEL) -> dict[str, np.ndarray]:
     D = tokens_for_loss(fit.law, fit.params, loss, N)
     x = {"N": N, "D": D} if "N" in fit.law.inputs else {"D": D}
     distance = far(fit, x, "the tokens to reach that loss")
-    draws = _draws(fit)
-    if draws is None:
+    refits = draws(fit)
+    if refits is None:
         return {"D": D}
-    lower, upper = band(tokens_draws(fit.law, draws, loss, N), level)
+    lower, upper = band(tokens_draws(fit.law, refits, loss, N), level)
     return {"D": np.ravel(D), "lower": np.ravel(lower), "upper": np.ravel(upper),
             "decades_beyond": np.ravel(np.broadcast_to(distance, np.shape(D)))}
