@@ -4,7 +4,9 @@ Names load on first use, so a module that needs one light piece (``Dropped``) do
 pandas.
 """
 
-_LAZY = {
+from .._lazy import attributes
+
+_WHERE = {
     **{name: "datasets" for name in ("DATASETS", "REGISTRY", "Dataset", "Remote", "cache_dir",
                                      "data_dir", "fetch", "fetch_dataset", "load",
                                      "read_chinchilla", "read_farseer")},
@@ -13,6 +15,7 @@ _LAZY = {
     **{name: "table" for name in ("Table", "prepare", "read_inputs", "read_table")},
     "Dropped": "_dropped",
 }
+_LAZY = {name: (f".{module}", name) for name, module in _WHERE.items()}
 
 __all__ = sorted(_LAZY)
 
@@ -21,11 +24,5 @@ _MODULES = ("colpret", "curves", "datasets", "flags", "logs", "public", "schedul
             "table", "tidy")
 
 
-def __getattr__(name: str):
-    import importlib
-
-    if name in _MODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+__getattr__ = attributes(__name__, _LAZY, modules=_MODULES)
+del attributes
